@@ -1,0 +1,354 @@
+"""The governed write/read path: gate → payload → artifact version → ledger entry, in ONE transaction.
+
+Every request, allowed or denied, becomes a ledger entry. A batch is all-or-nothing: if any item is
+denied, nothing is stored and every item is recorded as denied (the others with ``batch_rejected``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from bucket_governance.bucket.gate import Decision, GateRequest, Reason, decide
+from bucket_governance.bucket.requests import AccessRequest, ArtifactVersion, CreateRequest, Outcome, json_depth
+from bucket_governance.bucket.state import StateSnapshot, load_snapshot
+from bucket_governance.db.engine import lock_ledger
+from bucket_governance.db.tables import artifact_versions, payloads, product_usage
+from bucket_governance.errors import InvalidInputError
+from bucket_governance.ledger.canonical import sha256_hex
+from bucket_governance.ledger.chain import AppendedEntry, EntryDraft, append_entries
+from bucket_governance.policy import LoadedPolicy, Operation
+
+Clock = Callable[[], int]
+
+
+def now_us() -> int:
+    """The server clock, in integer microseconds since the epoch (UTC)."""
+    return time.time_ns() // 1000
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A create request with its derived bytes, hashes and sizes, computed before taking the lock."""
+
+    request: CreateRequest
+    artifact_id: str
+    payload: bytes
+    content_hash: str
+    metadata_json: str
+    provenance_json: str
+
+    def gate_request(self, owner_id: str) -> GateRequest:
+        r = self.request
+        return GateRequest(
+            operation=Operation.CREATE,
+            actor_id=r.actor_id,
+            integration_id=r.integration_id,
+            product_id=r.product_id,
+            artifact_class=r.artifact_class,
+            artifact_id=self.artifact_id,
+            expected_version=r.expected_version,
+            owner_id=owner_id,
+            payload_size=len(self.payload),
+            metadata_size=len(self.metadata_json.encode()),
+            metadata_depth=json_depth(r.metadata),
+            reference_url=r.reference_url,
+        )
+
+
+class BucketStore:
+    def __init__(self, engine: Engine, policy: LoadedPolicy, clock: Clock = now_us) -> None:
+        self._engine = engine
+        self._policy = policy
+        self._clock = clock
+
+    @property
+    def policy(self) -> LoadedPolicy:
+        return self._policy
+
+    # -- CREATE -----------------------------------------------------------------------------------------------
+
+    def create(self, request: CreateRequest) -> Outcome:
+        return self.create_batch([request])[0]
+
+    def create_batch(self, requests: Sequence[CreateRequest]) -> list[Outcome]:
+        if not requests:
+            return []
+        prepared = [_prepare(r) for r in requests]
+        with self._engine.begin() as conn:
+            lock_ledger(conn)
+            snapshot = load_snapshot(
+                conn,
+                subjects={p.request.actor_id for p in prepared},
+                products={p.request.product_id for p in prepared},
+                artifact_ids={p.artifact_id for p in prepared},
+            )
+            decisions, versions, owners = self._decide_batch(prepared, snapshot)
+            times = [self._clock() for _ in prepared]
+            drafts = [
+                _create_draft(p, d, v, o, self._policy.fingerprint)
+                for p, d, v, o in zip(prepared, decisions, versions, owners, strict=True)
+            ]
+            appended = append_entries(conn, drafts, times)
+            if all(d.allowed for d in decisions):
+                _store_versions(conn, prepared, versions, owners, appended)
+        return [
+            Outcome(d, a.seq, a.entry_hash, p.artifact_id, v if d.allowed else None)
+            for p, d, v, a in zip(prepared, decisions, versions, appended, strict=True)
+        ]
+
+    def _decide_batch(
+        self, prepared: list[_Prepared], snapshot: StateSnapshot
+    ) -> tuple[list[Decision], list[int], list[str]]:
+        decisions, versions, owners = [], [], []
+        batch_reason = self._batch_size_reason(len(prepared))
+        for item in prepared:
+            owner = item.request.owner_id or self._default_owner(item.request.product_id)
+            state = snapshot.for_request(item.request.product_id, item.artifact_id)
+            decision = decide(item.gate_request(owner), self._policy, state)
+            if batch_reason:
+                decision = Decision((*decision.reasons, batch_reason))
+            version = (state.artifact.latest_version if state.artifact else 0) + 1
+            if decision.allowed:
+                snapshot.record_write(item.request.product_id, item.artifact_id, version, owner, len(item.payload))
+            decisions.append(decision)
+            versions.append(version)
+            owners.append(owner)
+        if not all(d.allowed for d in decisions):
+            rejected = Reason("batch_rejected", "another item of this batch was denied; nothing was stored")
+            decisions = [d if not d.allowed else Decision((rejected,)) for d in decisions]
+        return decisions, versions, owners
+
+    def _batch_size_reason(self, size: int) -> Reason | None:
+        limit = int(self._policy.limits.batch_size.max)
+        if size > limit:
+            return Reason("batch_too_large", f"a batch holds at most {limit} items, this one {size}")
+        return None
+
+    def _default_owner(self, product_id: str) -> str:
+        product = self._policy.products.get(product_id)
+        return product.owners[0] if product else ""
+
+    # -- everything else --------------------------------------------------------------------------------------
+
+    def submit(self, request: AccessRequest) -> Outcome:
+        """Any non-CREATE request: decided by the gate and recorded, nothing stored."""
+        return self.submit_batch([request])[0]
+
+    def submit_batch(self, requests: Sequence[AccessRequest]) -> list[Outcome]:
+        """Several non-CREATE requests decided and recorded in one transaction (each decided on its own)."""
+        return [outcome for outcome, _ in self._access(requests)]
+
+    def read(self, request: AccessRequest) -> tuple[Outcome, ArtifactVersion | None]:
+        """A governed READ of one version (or the latest); the read itself is a ledger entry."""
+        if request.operation is not Operation.READ:
+            raise InvalidInputError("operation_invalid", "read() takes READ requests only")
+        return self._access([request])[0]
+
+    def history(self, request: AccessRequest) -> tuple[Outcome, list[ArtifactVersion]]:
+        """The version list of one artifact (capped by the result-set limit); recorded as a READ."""
+        ((outcome, _),) = self._access([replace(request, details={**request.details, "view": "history"})])
+        if not outcome.allowed:
+            return outcome, []
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(artifact_versions)
+                .where(artifact_versions.c.artifact_id == request.artifact_id)
+                .order_by(artifact_versions.c.version)
+                .limit(int(self._policy.limits.result_set.max))
+            ).all()
+        return outcome, [ArtifactVersion.from_row(r) for r in rows]
+
+    def payload(self, content_hash: str) -> bytes | None:
+        with self._engine.connect() as conn:
+            data = conn.execute(select(payloads.c.data).where(payloads.c.content_hash == content_hash)).scalar()
+        return bytes(data) if data is not None else None
+
+    def _access(self, requests: Sequence[AccessRequest]) -> list[tuple[Outcome, ArtifactVersion | None]]:
+        with self._engine.begin() as conn:
+            lock_ledger(conn)
+            snapshot = load_snapshot(
+                conn,
+                subjects={r.actor_id for r in requests},
+                products={r.product_id for r in requests},
+                artifact_ids={r.artifact_id for r in requests if r.artifact_id},
+            )
+            decided = [self._decide_access(conn, r, snapshot) for r in requests]
+            drafts = [
+                _access_draft(r, d, found, self._policy.fingerprint)
+                for r, (d, found) in zip(requests, decided, strict=True)
+            ]
+            appended = append_entries(conn, drafts, [self._clock() for _ in requests])
+        return [
+            (Outcome(d, a.seq, a.entry_hash, r.artifact_id, found.version if found else None), found)
+            for r, (d, found), a in zip(requests, decided, appended, strict=True)
+        ]
+
+    def _decide_access(
+        self, conn: Connection, request: AccessRequest, snapshot: StateSnapshot
+    ) -> tuple[Decision, ArtifactVersion | None]:
+        state = snapshot.for_request(request.product_id, request.artifact_id)
+        gate_request = GateRequest(
+            operation=request.operation,
+            actor_id=request.actor_id,
+            integration_id=request.integration_id,
+            product_id=request.product_id,
+            artifact_id=request.artifact_id,
+        )
+        decision = decide(gate_request, self._policy, state)
+        if not decision.allowed or request.operation is not Operation.READ or not request.artifact_id:
+            return decision, None
+        found = _fetch_version(conn, request)
+        if found is None:
+            missing = Reason("version_not_found", f"artifact {request.artifact_id!r} has no version {request.version}")
+            return Decision((missing,)), None
+        return decision, found
+
+
+def _access_draft(
+    request: AccessRequest, decision: Decision, found: ArtifactVersion | None, fingerprint: str
+) -> EntryDraft:
+    return EntryDraft(
+        operation=request.operation.value,
+        decision="ALLOW" if decision.allowed else "DENY",
+        reasons=tuple(r.code for r in decision.reasons),
+        actor_id=request.actor_id,
+        integration_id=request.integration_id,
+        product_id=request.product_id,
+        policy_fingerprint=fingerprint,
+        artifact_id=request.artifact_id,
+        version=found.version if found else request.version,
+        details=request.details,
+    )
+
+
+def _prepare(request: CreateRequest) -> _Prepared:
+    if not isinstance(request.metadata, dict) or not isinstance(request.provenance, dict):
+        raise InvalidInputError("json_object_required", "metadata and provenance must be JSON objects")
+    if request.payload is not None and request.reference_url is not None:
+        raise InvalidInputError("payload_and_reference", "send either a payload or a reference URL, not both")
+    payload = request.payload if request.payload is not None else (request.reference_url or "").encode()
+    try:
+        metadata_json = json.dumps(request.metadata, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        provenance_json = json.dumps(request.provenance, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError("json_invalid", f"metadata/provenance are not valid JSON: {exc}") from None
+    return _Prepared(
+        request=request,
+        artifact_id=request.artifact_id or f"{request.product_id}-{uuid.uuid4().hex[:20]}",
+        payload=payload,
+        content_hash=sha256_hex(payload),
+        metadata_json=metadata_json,
+        provenance_json=provenance_json,
+    )
+
+
+def _create_draft(item: _Prepared, decision: Decision, version: int, owner: str, fingerprint: str) -> EntryDraft:
+    r = item.request
+    details: dict[str, Any] = {
+        "artifact_class": r.artifact_class,
+        "owner_id": owner,
+        "size_bytes": len(item.payload),
+        "metadata_sha256": sha256_hex(item.metadata_json.encode()),
+        "provenance_sha256": sha256_hex(item.provenance_json.encode()),
+        "claimed_at_us": r.claimed_at_us,
+        "schema_version": r.schema_version,
+        "reference_url": r.reference_url,
+        "expected_version": r.expected_version,
+    }
+    return EntryDraft(
+        operation=Operation.CREATE.value,
+        decision="ALLOW" if decision.allowed else "DENY",
+        reasons=tuple(x.code for x in decision.reasons),
+        actor_id=r.actor_id,
+        integration_id=r.integration_id,
+        product_id=r.product_id,
+        policy_fingerprint=fingerprint,
+        artifact_id=item.artifact_id,
+        version=version if decision.allowed else None,
+        content_hash=item.content_hash,
+        details=details,
+    )
+
+
+def _store_versions(
+    conn: Connection,
+    prepared: list[_Prepared],
+    versions: list[int],
+    owners: list[str],
+    appended: list[AppendedEntry],
+) -> None:
+    _insert_missing_payloads(conn, prepared)
+    conn.execute(
+        insert(artifact_versions),
+        [_version_row(p, v, o, a) for p, v, o, a in zip(prepared, versions, owners, appended, strict=True)],
+    )
+    _update_usage(conn, prepared)
+
+
+def _insert_missing_payloads(conn: Connection, prepared: list[_Prepared]) -> None:
+    unique = {p.content_hash: p.payload for p in prepared}
+    existing = set(conn.execute(select(payloads.c.content_hash).where(payloads.c.content_hash.in_(unique))).scalars())
+    rows = [{"content_hash": h, "size_bytes": len(d), "data": d} for h, d in unique.items() if h not in existing]
+    if rows:
+        conn.execute(insert(payloads), rows)
+
+
+def _version_row(item: _Prepared, version: int, owner: str, entry: AppendedEntry) -> dict[str, Any]:
+    r = item.request
+    return {
+        "artifact_id": item.artifact_id,
+        "version": version,
+        "product_id": r.product_id,
+        "artifact_class": r.artifact_class,
+        "owner_id": owner,
+        "created_by": r.actor_id,
+        "integration_id": r.integration_id,
+        "created_at_us": entry.recorded_at_us,
+        "claimed_at_us": r.claimed_at_us,
+        "content_hash": item.content_hash,
+        "size_bytes": len(item.payload),
+        "reference_url": r.reference_url,
+        "metadata": item.metadata_json,
+        "provenance": item.provenance_json,
+        "schema_version": r.schema_version,
+        "ledger_seq": entry.seq,
+    }
+
+
+def _update_usage(conn: Connection, prepared: list[_Prepared]) -> None:
+    added: dict[str, tuple[int, int]] = {}
+    for p in prepared:
+        b, n = added.get(p.request.product_id, (0, 0))
+        added[p.request.product_id] = (b + len(p.payload), n + 1)
+    existing = set(
+        conn.execute(select(product_usage.c.product_id).where(product_usage.c.product_id.in_(added))).scalars()
+    )
+    for product_id, (b, n) in added.items():
+        if product_id in existing:
+            conn.execute(
+                update(product_usage)
+                .where(product_usage.c.product_id == product_id)
+                .values(
+                    bytes_stored=product_usage.c.bytes_stored + b,
+                    artifact_versions=product_usage.c.artifact_versions + n,
+                )
+            )
+        else:
+            conn.execute(insert(product_usage).values(product_id=product_id, bytes_stored=b, artifact_versions=n))
+
+
+def _fetch_version(conn: Connection, request: AccessRequest) -> ArtifactVersion | None:
+    if not request.artifact_id:
+        return None
+    query = select(artifact_versions).where(artifact_versions.c.artifact_id == request.artifact_id)
+    if request.version is not None:
+        query = query.where(artifact_versions.c.version == request.version)
+    row = conn.execute(query.order_by(artifact_versions.c.version.desc()).limit(1)).first()
+    return ArtifactVersion.from_row(row) if row is not None else None
