@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from bucket_governance.bucket.gate import Decision, GateRequest, Reason, decide
+from bucket_governance.bucket.queries import artifact_history, artifact_version
 from bucket_governance.bucket.requests import AccessRequest, ArtifactVersion, CreateRequest, Outcome, json_depth
 from bucket_governance.bucket.state import StateSnapshot, load_snapshot
 from bucket_governance.db.engine import lock_ledger
@@ -157,13 +158,8 @@ class BucketStore:
         if not outcome.allowed:
             return outcome, []
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(artifact_versions)
-                .where(artifact_versions.c.artifact_id == request.artifact_id)
-                .order_by(artifact_versions.c.version)
-                .limit(int(self._policy.limits.result_set.max))
-            ).all()
-        return outcome, [ArtifactVersion.from_row(r) for r in rows]
+            versions = artifact_history(conn, request.artifact_id or "", limit=int(self._policy.limits.result_set.max))
+        return outcome, versions
 
     def payload(self, content_hash: str) -> bytes | None:
         with self._engine.connect() as conn:
@@ -345,10 +341,4 @@ def _update_usage(conn: Connection, prepared: list[_Prepared]) -> None:
 
 
 def _fetch_version(conn: Connection, request: AccessRequest) -> ArtifactVersion | None:
-    if not request.artifact_id:
-        return None
-    query = select(artifact_versions).where(artifact_versions.c.artifact_id == request.artifact_id)
-    if request.version is not None:
-        query = query.where(artifact_versions.c.version == request.version)
-    row = conn.execute(query.order_by(artifact_versions.c.version.desc()).limit(1)).first()
-    return ArtifactVersion.from_row(row) if row is not None else None
+    return artifact_version(conn, request.artifact_id, request.version) if request.artifact_id else None

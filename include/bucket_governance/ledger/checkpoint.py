@@ -331,7 +331,8 @@ def verify_signed_checkpoint(text: str | bytes, verifier_keys: Iterable[str]) ->
     Signatures by other keys (witnesses, keys rotated out) are ignored, as the spec requires; a
     signature by a trusted key that fails rejects the whole note. Pass every key that signed
     checkpoints you still need to check, old ones included. Raises ``CheckpointFormatError`` for
-    malformed text and ``CheckpointVerificationError`` when it cannot be trusted.
+    malformed text, ``CheckpointVerificationError`` when it cannot be trusted, and ``KeyFormatError``
+    for a malformed verifier key.
     """
     signed = parse_signed_checkpoint(text)
     _verify_signatures(signed.note_text, signed.signatures, _key_table(verifier_keys))
