@@ -103,7 +103,7 @@ def _policy_text(loaded: Any) -> str:
 @click.option("--provenance-json", help='Provenance JSON object: {"source", "intent", "parents"}.')
 @click.option("--claimed-at", help="Client-claimed time (ISO 8601); kept as a claim, never as the record time.")
 @pass_cli
-def put(cli: CliContext, **options: Any) -> int:
+def put(cli: CliContext, /, **options: Any) -> int:
     """A governed CREATE of an artifact version."""
     request = CreateRequest(
         actor_id=options["actor"],
@@ -158,7 +158,7 @@ def _payload(options: dict[str, Any]) -> bytes | None:
 @click.option("--artifact-id")
 @click.option("--version", type=int)
 @pass_cli
-def request(cli: CliContext, **options: Any) -> int:
+def request(cli: CliContext, /, **options: Any) -> int:
     """Any non-CREATE request, decided by the gate and recorded in the ledger like an API call."""
     outcome = cli.store.submit(
         AccessRequest(

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from bucket_governance.cli import commands_bucket, commands_ops
+from bucket_governance.cli import commands_bucket, commands_findings, commands_ops
 from bucket_governance.cli.context import CliContext
 from bucket_governance.errors import EXIT_BAD_INPUT, GovernanceError
 from bucket_governance.settings import get_settings
@@ -26,7 +26,7 @@ def cli(ctx: click.Context, db_url: str | None, as_json: bool) -> None:
     ctx.obj = CliContext(db_url=db_url or get_settings().resolved_db_url(), as_json=as_json)
 
 
-for module in (commands_bucket, commands_ops):
+for module in (commands_bucket, commands_ops, commands_findings):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -152,6 +152,22 @@ class ScaleLists(Frozen):
     refusals: list[str] = Field(min_length=1)
 
 
+class ThreatThresholds(Frozen):
+    """Thresholds of the detection rules (SPEC §2); limits they compare against stay in ``limits``."""
+
+    rapid_writes_bucket_seconds: int = Field(ge=1)
+    large_artifact_ratio: float = Field(gt=0, le=1, description="of the artifact size limit")
+    bytes_growth_factor: float = Field(gt=1, description="window bytes vs the product's daily baseline")
+    bytes_baseline_days: int = Field(ge=1)
+    metadata_size_ratio: float = Field(gt=0, le=1, description="of the metadata size limit")
+    version_conflicts_per_artifact: int = Field(ge=1)
+    concurrent_writes_span_seconds: int = Field(ge=1)
+    concurrent_writes_min_writers: int = Field(ge=2)
+    repeated_escalation_requests: int = Field(ge=1)
+    pressure_min_actors: int = Field(ge=2)
+    cross_product_reads: int = Field(ge=1)
+
+
 class Policy(Frozen):
     name: str
     artifact_classes: list[ArtifactClass]
@@ -159,4 +175,5 @@ class Policy(Frozen):
     integrations: list[Integration]
     actors: list[Actor]
     limits: Limits
+    threat_thresholds: ThreatThresholds
     scale: ScaleLists
