@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import random
 import re
 from pathlib import Path
 
@@ -45,3 +47,37 @@ def test_canonical_form_is_independent_of_key_order_and_refuses_floats() -> None
     with pytest.raises(CanonicalFormError):
         canonical_json({"score": 0.5})
     assert re.fullmatch(r"[0-9a-f]{64}", chain_hash(GENESIS_HASH, b""))
+
+
+def _reference_bytes(entry: LedgerEntry) -> bytes:
+    """The definition in docs/ledger-format.md, written the slow, obvious way."""
+    document = {name: getattr(entry, name) for name in LedgerEntry.__dataclass_fields__}
+    document["reasons"] = list(entry.reasons)
+    document["v"] = 1
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def test_hand_assembled_canonical_bytes_equal_the_definition_on_random_entries() -> None:
+    rng = random.Random(9162)
+    alphabet = ["a", "é", '"', "\\", "\n", "\x01", "漢", "😀", " ", "/", "\u2028"]
+
+    def text() -> str | None:
+        return None if rng.random() < 0.2 else "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+
+    for seq in range(1, 2001):
+        entry = LedgerEntry(
+            seq=seq,
+            recorded_at_us=rng.randint(0, 2**62),
+            operation=rng.choice(["CREATE", "READ", "UPDATE"]),
+            decision=rng.choice(["ALLOW", "DENY"]),
+            reasons=tuple(rng.choice(["version_conflict", 'a"b', "é"]) for _ in range(rng.randint(0, 3))),
+            actor_id=text(),
+            integration_id=text(),
+            product_id=text(),
+            artifact_id=text(),
+            version=rng.choice([None, rng.randint(1, 10**6)]),
+            content_hash=text(),
+            policy_fingerprint=text() or "",
+            details={str(text()): rng.choice([None, 1, "x", [1, {"z": "é"}], True]) for _ in range(rng.randint(0, 4))},
+        )
+        assert entry.canonical_bytes() == _reference_bytes(entry), entry

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, exists, func, literal, select
 
 from bucket_governance.bucket.gate import ArtifactState, GateState
-from bucket_governance.db.tables import artifact_versions, gate_controls, product_usage
+from bucket_governance.db.tables import artifact_versions, gate_controls, ledger_entries, payloads, product_usage
+from bucket_governance.ledger.canonical import GENESIS_HASH
+from bucket_governance.ledger.chain import ledger_head
 
 CONTROL_FIELDS = {
     "freeze_actor": "frozen_actors",
@@ -25,6 +27,8 @@ class StateSnapshot:
     controls: dict[str, set[str]]
     usage: dict[str, tuple[int, int]]  # product -> (bytes, versions)
     artifacts: dict[str, ArtifactState]
+    head: tuple[int, str]  # the ledger head (seq, hash) read under the lock
+    existing_payloads: set[str] = field(default_factory=set)  # content hashes already stored
 
     def for_request(self, product_id: str, artifact_id: str | None) -> GateState:
         bytes_stored, versions = self.usage.get(product_id, (0, 0))
@@ -46,12 +50,48 @@ class StateSnapshot:
 
 
 def load_snapshot(
-    conn: Connection, subjects: Iterable[str], products: Iterable[str], artifact_ids: Iterable[str]
+    conn: Connection,
+    subjects: Iterable[str],
+    products: Iterable[str],
+    artifact_ids: Iterable[str],
+    content_hashes: Iterable[str] = (),
 ) -> StateSnapshot:
+    """Everything the gate and the writer need, read under the ledger lock.
+
+    A request about one product and at most one artifact — the common case — is answered by ONE query
+    (round trips dominate a single write); larger batches use one query per kind of state.
+    """
+    products, artifact_ids, hashes = set(products), set(artifact_ids), set(content_hashes)
+    all_subjects = set(subjects) | products | artifact_ids
+    if len(products) == 1 and len(artifact_ids) <= 1 and len(hashes) <= 1:
+        return _single_snapshot(
+            conn, all_subjects, products.pop(), next(iter(artifact_ids), None), next(iter(hashes), None)
+        )
     return StateSnapshot(
-        controls=_active_controls(conn, set(subjects) | set(products) | set(artifact_ids)),
-        usage=_usage(conn, set(products)),
-        artifacts=_artifact_heads(conn, set(artifact_ids)),
+        controls=_active_controls(conn, all_subjects),
+        usage=_usage(conn, products),
+        artifacts=_artifact_heads(conn, artifact_ids),
+        head=ledger_head(conn),
+        existing_payloads=set(conn.execute(_PAYLOADS_PRESENT, {"hashes": list(hashes)}).scalars()) if hashes else set(),
+    )
+
+
+def _single_snapshot(
+    conn: Connection, subjects: set[str], product_id: str, artifact_id: str | None, content_hash: str | None
+) -> StateSnapshot:
+    row = conn.execute(
+        _SINGLE,
+        {"product": product_id, "artifact": artifact_id or "", "hash": content_hash or "", "subjects": list(subjects)},
+    ).one()
+    # Controls are rare: only when one applies to these subjects is the detail fetched.
+    controls = _active_controls(conn, subjects) if row.has_controls else _active_controls(conn, set())
+    usage = {product_id: (int(row.bytes_stored), int(row.versions))} if row.bytes_stored is not None else {}
+    artifacts = {}
+    if artifact_id and row.latest_version is not None:
+        artifacts[artifact_id] = ArtifactState(row.latest_product, int(row.latest_version), row.latest_owner)
+    head = (int(row.head_seq), str(row.head_hash)) if row.head_seq is not None else (0, GENESIS_HASH)
+    return StateSnapshot(
+        controls, usage, artifacts, head, {content_hash} if content_hash and row.payload_present else set()
     )
 
 
@@ -59,11 +99,7 @@ def _active_controls(conn: Connection, subjects: set[str]) -> dict[str, set[str]
     controls: dict[str, set[str]] = {name: set() for name in CONTROL_FIELDS.values()}
     if not subjects:
         return controls
-    rows = conn.execute(
-        select(gate_controls.c.kind, gate_controls.c.subject).where(
-            gate_controls.c.lifted_at_us.is_(None), gate_controls.c.subject.in_(subjects)
-        )
-    )
+    rows = conn.execute(_CONTROLS, {"subjects": list(subjects)})
     for kind, subject in rows:
         if kind in CONTROL_FIELDS:
             controls[CONTROL_FIELDS[kind]].add(subject)
@@ -71,23 +107,65 @@ def _active_controls(conn: Connection, subjects: set[str]) -> dict[str, set[str]
 
 
 def _usage(conn: Connection, products: set[str]) -> dict[str, tuple[int, int]]:
-    rows = conn.execute(select(product_usage).where(product_usage.c.product_id.in_(products)))
+    rows = conn.execute(_USAGE, {"products": list(products)})
     return {r.product_id: (int(r.bytes_stored), int(r.artifact_versions)) for r in rows}
 
 
 def _artifact_heads(conn: Connection, artifact_ids: set[str]) -> dict[str, ArtifactState]:
     if not artifact_ids:
         return {}
-    av = artifact_versions
-    latest = (
-        select(av.c.artifact_id, func.max(av.c.version).label("version"))
-        .where(av.c.artifact_id.in_(artifact_ids))
-        .group_by(av.c.artifact_id)
-        .subquery()
-    )
-    rows = conn.execute(
-        select(av.c.artifact_id, av.c.version, av.c.product_id, av.c.owner_id).join(
-            latest, (av.c.artifact_id == latest.c.artifact_id) & (av.c.version == latest.c.version)
-        )
-    )
+    rows = conn.execute(_HEADS, {"ids": list(artifact_ids)})
     return {r.artifact_id: ArtifactState(r.product_id, int(r.version), r.owner_id) for r in rows}
+
+
+# Built once: constructing a statement per call (coercions, cache key) cost more than running it.
+_CONTROLS = select(gate_controls.c.kind, gate_controls.c.subject).where(
+    gate_controls.c.lifted_at_us.is_(None), gate_controls.c.subject.in_(bindparam("subjects", expanding=True))
+)
+_USAGE = select(product_usage).where(product_usage.c.product_id.in_(bindparam("products", expanding=True)))
+_av = artifact_versions
+_latest = (
+    select(_av.c.artifact_id, func.max(_av.c.version).label("version"))
+    .where(_av.c.artifact_id.in_(bindparam("ids", expanding=True)))
+    .group_by(_av.c.artifact_id)
+    .subquery()
+)
+_HEADS = select(_av.c.artifact_id, _av.c.version, _av.c.product_id, _av.c.owner_id).join(
+    _latest, (_av.c.artifact_id == _latest.c.artifact_id) & (_av.c.version == _latest.c.version)
+)
+
+_PAYLOADS_PRESENT = select(payloads.c.content_hash).where(
+    payloads.c.content_hash.in_(bindparam("hashes", expanding=True))
+)
+
+
+def _latest_of(column: object) -> object:
+    return (
+        select(column)  # type: ignore[call-overload]
+        .where(_av.c.artifact_id == bindparam("artifact"))
+        .order_by(_av.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _head(column: object) -> object:
+    return select(column).order_by(ledger_entries.c.seq.desc()).limit(1).scalar_subquery()  # type: ignore[call-overload]
+
+
+_usage_row = product_usage.c.product_id == bindparam("product")
+_SINGLE = select(
+    _head(ledger_entries.c.seq).label("head_seq"),  # type: ignore[attr-defined]
+    _head(ledger_entries.c.entry_hash).label("head_hash"),  # type: ignore[attr-defined]
+    select(product_usage.c.bytes_stored).where(_usage_row).scalar_subquery().label("bytes_stored"),
+    select(product_usage.c.artifact_versions).where(_usage_row).scalar_subquery().label("versions"),
+    _latest_of(_av.c.version).label("latest_version"),  # type: ignore[attr-defined]
+    _latest_of(_av.c.product_id).label("latest_product"),  # type: ignore[attr-defined]
+    _latest_of(_av.c.owner_id).label("latest_owner"),  # type: ignore[attr-defined]
+    exists(select(literal(1)).where(payloads.c.content_hash == bindparam("hash"))).label("payload_present"),
+    exists(
+        select(literal(1)).where(
+            gate_controls.c.lifted_at_us.is_(None), gate_controls.c.subject.in_(bindparam("subjects", expanding=True))
+        )
+    ).label("has_controls"),
+)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from bucket_governance.bucket.gate import Decision, GateRequest, Reason, decide
 from bucket_governance.bucket.queries import artifact_history, artifact_version
@@ -27,6 +27,14 @@ from bucket_governance.ledger.chain import AppendedEntry, EntryDraft, append_ent
 from bucket_governance.policy import LoadedPolicy, Operation
 
 Clock = Callable[[], int]
+_ADD_USAGE = (
+    update(product_usage)
+    .where(product_usage.c.product_id == bindparam("usage_product"))
+    .values(
+        bytes_stored=product_usage.c.bytes_stored + bindparam("added_bytes"),
+        artifact_versions=product_usage.c.artifact_versions + bindparam("added_versions"),
+    )
+)
 
 
 def now_us() -> int:
@@ -45,6 +53,12 @@ class _Prepared:
     metadata_json: str
     provenance_json: str
 
+    @property
+    def metadata_depth(self) -> int:
+        # Depth never exceeds the number of opening brackets, so shallow metadata skips the walk.
+        brackets = self.metadata_json.count("{") + self.metadata_json.count("[")
+        return 1 if brackets <= 1 else json_depth(self.request.metadata)
+
     def gate_request(self, owner_id: str) -> GateRequest:
         r = self.request
         return GateRequest(
@@ -58,7 +72,7 @@ class _Prepared:
             owner_id=owner_id,
             payload_size=len(self.payload),
             metadata_size=len(self.metadata_json.encode()),
-            metadata_depth=json_depth(r.metadata),
+            metadata_depth=self.metadata_depth,
             reference_url=r.reference_url,
         )
 
@@ -89,16 +103,18 @@ class BucketStore:
                 subjects={p.request.actor_id for p in prepared},
                 products={p.request.product_id for p in prepared},
                 artifact_ids={p.artifact_id for p in prepared},
+                content_hashes={p.content_hash for p in prepared},
             )
+            known_products = set(snapshot.usage)  # read under the ledger lock, before this batch's writes
             decisions, versions, owners = self._decide_batch(prepared, snapshot)
             times = [self._clock() for _ in prepared]
             drafts = [
                 _create_draft(p, d, v, o, self._policy.fingerprint)
                 for p, d, v, o in zip(prepared, decisions, versions, owners, strict=True)
             ]
-            appended = append_entries(conn, drafts, times)
+            appended = append_entries(conn, drafts, times, head=snapshot.head)
             if all(d.allowed for d in decisions):
-                _store_versions(conn, prepared, versions, owners, appended)
+                _store_versions(conn, prepared, versions, owners, appended, known_products, snapshot.existing_payloads)
         return [
             Outcome(d, a.seq, a.entry_hash, p.artifact_id, v if d.allowed else None)
             for p, d, v, a in zip(prepared, decisions, versions, appended, strict=True)
@@ -180,7 +196,7 @@ class BucketStore:
                 _access_draft(r, d, found, self._policy.fingerprint)
                 for r, (d, found) in zip(requests, decided, strict=True)
             ]
-            appended = append_entries(conn, drafts, [self._clock() for _ in requests])
+            appended = append_entries(conn, drafts, [self._clock() for _ in requests], head=snapshot.head)
         return [
             (Outcome(d, a.seq, a.entry_hash, r.artifact_id, found.version if found else None), found)
             for r, (d, found), a in zip(requests, decided, appended, strict=True)
@@ -279,18 +295,20 @@ def _store_versions(
     versions: list[int],
     owners: list[str],
     appended: list[AppendedEntry],
+    known_products: set[str],
+    existing_payloads: set[str],
 ) -> None:
-    _insert_missing_payloads(conn, prepared)
+    _insert_missing_payloads(conn, prepared, existing_payloads)
     conn.execute(
         insert(artifact_versions),
         [_version_row(p, v, o, a) for p, v, o, a in zip(prepared, versions, owners, appended, strict=True)],
     )
-    _update_usage(conn, prepared)
+    _update_usage(conn, prepared, known_products)
 
 
-def _insert_missing_payloads(conn: Connection, prepared: list[_Prepared]) -> None:
+def _insert_missing_payloads(conn: Connection, prepared: list[_Prepared], existing: set[str]) -> None:
+    """Payloads are content-addressed: one row per hash, whichever artifact brought it first."""
     unique = {p.content_hash: p.payload for p in prepared}
-    existing = set(conn.execute(select(payloads.c.content_hash).where(payloads.c.content_hash.in_(unique))).scalars())
     rows = [{"content_hash": h, "size_bytes": len(d), "data": d} for h, d in unique.items() if h not in existing]
     if rows:
         conn.execute(insert(payloads), rows)
@@ -318,24 +336,14 @@ def _version_row(item: _Prepared, version: int, owner: str, entry: AppendedEntry
     }
 
 
-def _update_usage(conn: Connection, prepared: list[_Prepared]) -> None:
+def _update_usage(conn: Connection, prepared: list[_Prepared], existing: set[str]) -> None:
     added: dict[str, tuple[int, int]] = {}
     for p in prepared:
         b, n = added.get(p.request.product_id, (0, 0))
         added[p.request.product_id] = (b + len(p.payload), n + 1)
-    existing = set(
-        conn.execute(select(product_usage.c.product_id).where(product_usage.c.product_id.in_(added))).scalars()
-    )
     for product_id, (b, n) in added.items():
         if product_id in existing:
-            conn.execute(
-                update(product_usage)
-                .where(product_usage.c.product_id == product_id)
-                .values(
-                    bytes_stored=product_usage.c.bytes_stored + b,
-                    artifact_versions=product_usage.c.artifact_versions + n,
-                )
-            )
+            conn.execute(_ADD_USAGE, {"usage_product": product_id, "added_bytes": b, "added_versions": n})
         else:
             conn.execute(insert(product_usage).values(product_id=product_id, bytes_stored=b, artifact_versions=n))
 

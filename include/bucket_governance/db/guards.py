@@ -46,6 +46,9 @@ def postgresql_guard_statements() -> list[str]:
             f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
             f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION bucket_refuse_mutation()",
+            # ALWAYS: ordinary triggers are skipped under `SET session_replication_role = replica`.
+            f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_mutation",
+            f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_truncate",
         ]
     return statements
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from bucket_governance.db.tables import ledger_entries
-from bucket_governance.ledger.canonical import GENESIS_HASH, LedgerEntry, canonical_json, chain_hash
+from bucket_governance.ledger.canonical import GENESIS_HASH, LedgerEntry, chain_hash
 
 
 @dataclass(frozen=True)
@@ -42,24 +42,31 @@ class AppendedEntry:
     recorded_at_us: int
 
 
+_HEAD = select(ledger_entries.c.seq, ledger_entries.c.entry_hash).order_by(ledger_entries.c.seq.desc()).limit(1)
+
+
 def ledger_head(conn: Connection) -> tuple[int, str]:
     """(last sequence number, its hash); (0, genesis) for an empty ledger."""
-    row = conn.execute(
-        select(ledger_entries.c.seq, ledger_entries.c.entry_hash).order_by(ledger_entries.c.seq.desc()).limit(1)
-    ).first()
+    row = conn.execute(_HEAD).first()
     return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.entry_hash))
 
 
-def append_entries(conn: Connection, drafts: Sequence[EntryDraft], times_us: Sequence[int]) -> list[AppendedEntry]:
-    """Chain ``drafts`` after the current head in one executemany; the caller holds the ledger lock."""
-    seq, prev_hash = ledger_head(conn)
+def append_entries(
+    conn: Connection, drafts: Sequence[EntryDraft], times_us: Sequence[int], head: tuple[int, str] | None = None
+) -> list[AppendedEntry]:
+    """Chain ``drafts`` after the head in one executemany; the caller holds the ledger lock.
+
+    ``head`` may be passed when the caller already read it under the same lock (saves a round trip).
+    """
+    seq, prev_hash = head if head is not None else ledger_head(conn)
     rows: list[dict[str, Any]] = []
     appended: list[AppendedEntry] = []
     for draft, recorded_at_us in zip(drafts, times_us, strict=True):
         seq += 1
         entry = _entry_from_draft(draft, seq, recorded_at_us)
-        entry_hash = chain_hash(prev_hash, entry.canonical_bytes())
-        rows.append(_row(entry, prev_hash, entry_hash))
+        canonical, reasons_json, details_json = entry.canonical_parts()
+        entry_hash = chain_hash(prev_hash, canonical)
+        rows.append(_row(entry, prev_hash, entry_hash, reasons_json, details_json))
         appended.append(AppendedEntry(seq=seq, entry_hash=entry_hash, recorded_at_us=recorded_at_us))
         prev_hash = entry_hash
     if rows:
@@ -85,10 +92,10 @@ def _entry_from_draft(draft: EntryDraft, seq: int, recorded_at_us: int) -> Ledge
     )
 
 
-def _row(entry: LedgerEntry, prev_hash: str, entry_hash: str) -> dict[str, Any]:
+def _row(entry: LedgerEntry, prev_hash: str, entry_hash: str, reasons_json: str, details_json: str) -> dict[str, Any]:
     row = {name: getattr(entry, name) for name in LedgerEntry.__dataclass_fields__}
-    row["reasons"] = canonical_json(list(entry.reasons))
-    row["details"] = canonical_json(entry.details)
+    row["reasons"] = reasons_json  # the same serialisations the entry hash covers
+    row["details"] = details_json
     row["prev_hash"] = prev_hash
     row["entry_hash"] = entry_hash
     return row
