@@ -8,6 +8,9 @@ a missing server is an error, so CI can never pass with the PostgreSQL half sile
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +25,65 @@ from bucket_governance.policy import LoadedPolicy, load_policy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 POLICY_DIR = PROJECT_ROOT / "include" / "policy"
+
+# -- a throwaway Airflow for every test that parses or runs DAGs ------------------------------------------
+# Airflow reads AIRFLOW_HOME and its configuration once, when `airflow` is first imported. So the environment
+# is set in pytest_configure, before any test module imports Airflow, and the metadata database is (re)built
+# once per session by the `airflow_db` fixture. Nothing touches ~/airflow or a developer's own Airflow.
+
+DAGS_FOLDER = PROJECT_ROOT / "dags"
+_HOME_ENV = "_BUCKET_GOV_TEST_AIRFLOW_HOME"  # marks the environment as set up (this process or a parent)
+_saved_env_key = pytest.StashKey[dict[str, str | None]]()
+
+
+def airflow_test_env(home: Path) -> dict[str, str]:
+    """The variables that make Airflow self-contained in ``home`` and load only this project's DAGs."""
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+        # Explicit, so a developer's AIRFLOW__DATABASE__SQL_ALCHEMY_CONN can never be reset by resetdb().
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        _HOME_ENV: str(home),
+    }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(_HOME_ENV):
+        return  # already set up (e.g. by a parent pytest process)
+    if "airflow" in sys.modules:
+        raise pytest.UsageError(
+            "Airflow was imported before tests/conftest.py could point AIRFLOW_HOME at a temporary "
+            "directory; import airflow inside tests or fixtures, not at the top of a root conftest or plugin"
+        )
+    home = Path(tempfile.mkdtemp(prefix="bucket-gov-airflow-"))
+    config.stash[_saved_env_key] = {name: os.environ.get(name) for name in airflow_test_env(home)}
+    os.environ.update(airflow_test_env(home))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    saved = config.stash.get(_saved_env_key, None)
+    if saved is None:
+        return
+    shutil.rmtree(os.environ[_HOME_ENV], ignore_errors=True)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Iterator[Path]:
+    """A fresh, migrated Airflow metadata database in the temporary AIRFLOW_HOME, for tests that run DAGs.
+
+    Parsing (DagBag) needs no database; ``dag.test()`` does.
+    """
+    from airflow.utils import db
+
+    db.resetdb()
+    yield Path(os.environ["AIRFLOW_HOME"])
 
 
 def _pg_admin_url() -> str:

@@ -7,19 +7,15 @@ summary as XCom; tampered ledger → failed at once (no retry) with a ``findings
 
 from __future__ import annotations
 
-import atexit
 import json
-import os
-import shutil
-import sys
-import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
+from tests.airflow_helpers import IGNORE_STARLETTE_HTTPX, load_dag, use_bucket_connection
 
 from bucket_governance.bucket.requests import CreateRequest
 from bucket_governance.bucket.store import BucketStore
@@ -35,63 +31,18 @@ if TYPE_CHECKING:
 
 pytestmark = [
     pytest.mark.integration,
-    # Airflow's in-process execution API (used by dag.test()) imports starlette.testclient via svcs; starlette
-    # deprecates its httpx backend. Not our code, not our call: ignore exactly this warning.
-    pytest.mark.filterwarnings(
-        "ignore:Using `httpx` with `starlette.testclient` is deprecated:starlette.exceptions.StarletteDeprecationWarning"
-    ),
+    IGNORE_STARLETTE_HTTPX,
 ]
 
-DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 DAG_ID = "bucket_audit_integrity"
 TASK_ID = "verify_ledger_chain"
 HOUR_US = 3_600_000_000
-_HOME_ENV = "_BUCKET_GOV_TEST_AIRFLOW_HOME"
-
-
-def _use_throwaway_airflow_home() -> None:
-    """Point Airflow at a temporary home before it is first imported (it reads AIRFLOW_HOME only then).
-
-    Same variables as tests/dags/conftest.py, which sets them when the DAG tests are collected first; this
-    copy lets the file run on its own. Whichever runs first wins (the marker variable), so a session has
-    one Airflow home.
-    """
-    if os.environ.get(_HOME_ENV):
-        return
-    if "airflow" in sys.modules:
-        raise pytest.UsageError("Airflow was imported before its test home was set; import it inside tests")
-    home = Path(tempfile.mkdtemp(prefix="bucket-gov-airflow-"))
-    atexit.register(shutil.rmtree, home, True)
-    os.environ.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
-            "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            _HOME_ENV: str(home),
-        }
-    )
-
-
-_use_throwaway_airflow_home()
 
 
 @pytest.fixture(scope="module")
-def dag() -> DAG:
-    """The DAG as the DAG processor sees it, on a freshly reset Airflow metadata database."""
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.utils import db
-
-    db.resetdb()
-    bag = DagBag(dag_folder=DAGS_FOLDER / f"{DAG_ID}.py")
-    assert not bag.import_errors
-    dag = bag.dags[DAG_ID]
-    # Keep the DAG's retries but not its minutes of retry_delay: a regression that raises an ordinary error
-    # then fails in seconds (on try 3), while a finding must fail on try 1.
-    for task in dag.tasks:
-        task.retry_delay = timedelta(0)
-    return dag
+def dag(airflow_db: Path) -> DAG:
+    """The DAG as the DAG processor sees it, on the session's throwaway Airflow metadata database."""
+    return load_dag(DAG_ID)
 
 
 @pytest.fixture
@@ -109,8 +60,7 @@ def bucket(sqlite_url: str, policy: LoadedPolicy, monkeypatch: pytest.MonkeyPatc
             payload=f"lesson {i}".encode(),
         )
         store.create(request).raise_if_denied()
-    connection = {"conn_type": "generic", "extra": {"url": sqlite_url}}
-    monkeypatch.setenv("AIRFLOW_CONN_BUCKET_GOVERNANCE_DB", json.dumps(connection))
+    use_bucket_connection(monkeypatch, sqlite_url)
     yield engine
     engine.dispose()
 

@@ -67,7 +67,7 @@ def test_stale_expected_version_is_a_recorded_conflict_and_stores_nothing(store:
     assert versions(engine, "lesson-1") == [1, 2]
     entry = ledger(engine)[-1]
     assert (entry["seq"], entry["decision"], json.loads(str(entry["reasons"]))) == (3, "DENY", ["version_conflict"])
-    with pytest.raises(RequestDeniedError, match="version_conflict|expected version 1"):
+    with pytest.raises(RequestDeniedError, match=r"version_conflict|expected version 1"):
         stale.raise_if_denied()
 
 

@@ -22,5 +22,5 @@ def test_selection_by_threat_and_unknown_names() -> None:
     assert {r.threat_id for r in select_rules(threats=["T6"])} == {"T6"}
     with pytest.raises(InvalidInputError, match="T99"):
         select_rules(threats=["T99"])
-    with pytest.raises(ValueError, match="T<n>.<pattern>"):
+    with pytest.raises(ValueError, match=r"T<n>\.<pattern>"):
         rule("X1.bad", "bad id", proven_by="-")

@@ -97,3 +97,50 @@ def _draft(rule: Rule, hit: Hit) -> FindingDraft:
         occurrence_keys=hit.occurrence_keys,
         count=hit.count,
     )
+
+
+def scan_threat_window(engine: Engine, threat: str, *, window_start_us: int, window_end_us: int) -> dict[str, Any]:
+    """One threat's rules over a window, recorded as its own idempotent run; the DAG's mapped task calls this."""
+    from bucket_governance.policy import load_policy
+    from bucket_governance.results.runs import finish_run, start_run
+    from bucket_governance.settings import get_settings
+
+    policy = load_policy(get_settings().policy_dir)
+    run_id = start_run(engine, f"{PIPELINE}:{threat}", window_start_us, window_end_us)
+    try:
+        result = scan_window(
+            engine,
+            policy,
+            window_start_us=window_start_us,
+            window_end_us=window_end_us,
+            threats=[threat],
+            run_id=run_id,
+        )
+    except Exception:
+        finish_run(engine, run_id, "failed", {"threat": threat})
+        raise
+    summary = {"threat": threat, "run_id": run_id, **result.summary()}
+    finish_run(engine, run_id, "findings" if result.finding_ids else "clean", summary)
+    return summary
+
+
+def combine_summaries(summaries: Iterable[dict[str, Any]], critical_ids: list[str]) -> dict[str, Any]:
+    """The DAG's summary task: totals per threat and the critical findings whose playbooks should start."""
+    per_threat = {s["threat"]: len(s["finding_ids"]) for s in summaries}
+    not_evaluated = {rule: why for s in summaries for rule, why in s["rules_not_evaluated"].items()}
+    return {
+        "findings_per_threat": per_threat,
+        "findings_total": sum(per_threat.values()),
+        "rules_not_evaluated": not_evaluated,
+        "critical_findings": critical_ids,
+    }
+
+
+def critical_open_findings(engine: Engine, finding_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """Of the given findings, those CRITICAL and open: each should start its playbook (recorded on the finding)."""
+    from bucket_governance.results.findings import list_findings
+
+    wanted = set(finding_ids)
+    with engine.connect() as conn:
+        rows = list_findings(conn, statuses=("open",), limit=5000)
+    return [f for f in rows if f["finding_id"] in wanted and f["severity"] == "CRITICAL"]
