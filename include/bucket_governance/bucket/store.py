@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from bucket_governance.bucket.gate import Decision, GateRequest, Reason, decide
-from bucket_governance.bucket.queries import artifact_history, artifact_version
+from bucket_governance.bucket.queries import artifact_history, artifact_versions_for
 from bucket_governance.bucket.requests import AccessRequest, ArtifactVersion, CreateRequest, Outcome, json_depth
 from bucket_governance.bucket.state import StateSnapshot, load_snapshot
 from bucket_governance.db.engine import lock_ledger
@@ -191,7 +191,8 @@ class BucketStore:
                 products={r.product_id for r in requests},
                 artifact_ids={r.artifact_id for r in requests if r.artifact_id},
             )
-            decided = [self._decide_access(conn, r, snapshot) for r in requests]
+            targets = _read_targets(conn, requests)
+            decided = [self._decide_access(r, snapshot, targets) for r in requests]
             drafts = [
                 _access_draft(r, d, found, self._policy.fingerprint)
                 for r, (d, found) in zip(requests, decided, strict=True)
@@ -203,7 +204,7 @@ class BucketStore:
         ]
 
     def _decide_access(
-        self, conn: Connection, request: AccessRequest, snapshot: StateSnapshot
+        self, request: AccessRequest, snapshot: StateSnapshot, targets: dict[tuple[str, int | None], ArtifactVersion]
     ) -> tuple[Decision, ArtifactVersion | None]:
         state = snapshot.for_request(request.product_id, request.artifact_id)
         gate_request = GateRequest(
@@ -216,7 +217,7 @@ class BucketStore:
         decision = decide(gate_request, self._policy, state)
         if not decision.allowed or request.operation is not Operation.READ or not request.artifact_id:
             return decision, None
-        found = _fetch_version(conn, request)
+        found = targets.get((request.artifact_id, request.version))
         if found is None:
             missing = Reason("version_not_found", f"artifact {request.artifact_id!r} has no version {request.version}")
             return Decision((missing,)), None
@@ -348,5 +349,11 @@ def _update_usage(conn: Connection, prepared: list[_Prepared], existing: set[str
             conn.execute(insert(product_usage).values(product_id=product_id, bytes_stored=b, artifact_versions=n))
 
 
-def _fetch_version(conn: Connection, request: AccessRequest) -> ArtifactVersion | None:
-    return artifact_version(conn, request.artifact_id, request.version) if request.artifact_id else None
+def _read_targets(conn: Connection, requests: Sequence[AccessRequest]) -> dict[tuple[str, int | None], ArtifactVersion]:
+    """Every version the READs of a batch ask for, in two queries (exact versions, latest versions)."""
+    reads = [r for r in requests if r.operation is Operation.READ and r.artifact_id]
+    if not reads:
+        return {}
+    exact = {(r.artifact_id, r.version) for r in reads if r.version is not None}
+    latest = {r.artifact_id for r in reads if r.version is None}
+    return artifact_versions_for(conn, exact, latest)  # type: ignore[arg-type]
