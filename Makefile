@@ -5,12 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export BUCKET_GOV_VAR_DIR ?= $(CURDIR)/var
-DEMO_ARGS ?= --scale 1 --days 28 --inject none
+DEMO_ARGS ?= --scale 1 --days 28 --inject all
 
 .PHONY: install demo test test-pg lint typecheck bench docs lock clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip >/dev/null
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
 	@$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.txt
 	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
@@ -18,12 +19,16 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-## demo: a Bucket with weeks of history for five products, then the governance DAG through Airflow.
+## demo: a Bucket with weeks of history for five products (with injected incidents), then the governance
+## DAGs through Airflow over that history, then what they found, scored against the ground truth.
 demo: $(STAMP)
 	$(BIN)/bucket-gov init
 	$(BIN)/bucket-gov demo --reset $(DEMO_ARGS)
 	$(BIN)/bucket-gov verify-ledger
-	PATH=$(CURDIR)/$(BIN):$$PATH scripts/run-dag bucket_audit_integrity
+	-PATH=$(CURDIR)/$(BIN):$$PATH scripts/run-dag bucket_audit_integrity
+	PATH=$(CURDIR)/$(BIN):$$PATH scripts/run-dag bucket_threat_scan -c "$$($(BIN)/python scripts/demo-window-conf)"
+	$(BIN)/bucket-gov findings summary
+	-$(BIN)/bucket-gov findings score
 
 ## test: the whole suite (PostgreSQL tests run when BUCKET_GOV_TEST_PG_URL is set; `make test-pg` sets it up).
 test: $(STAMP)

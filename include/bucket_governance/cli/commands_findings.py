@@ -132,3 +132,44 @@ findings.add_command(_transition_command("resolve", "resolved", needs_reason=Tru
 findings.add_command(_transition_command("suppress", "suppressed", needs_reason=True, needs_expiry=True))
 
 COMMANDS = (scan, findings)
+
+
+@findings.command("summary")
+@pass_cli
+def findings_summary(cli: CliContext) -> None:
+    """Open findings per threat and severity — the table an operator reads first."""
+    from bucket_governance.checks.threats.registry import THREATS
+    from bucket_governance.results.findings import list_findings
+
+    with cli.engine.connect() as conn:
+        rows = list_findings(conn, statuses=("open", "acknowledged"), limit=5000)
+    counts = Counter((f["threat_id"], f["severity"]) for f in rows)
+    lines = [f"{'threat':<36} {'severity':<9} findings", "-" * 55]
+    for threat in THREATS.values():
+        n = counts.get((threat.threat_id, threat.severity), 0)
+        lines.append(f"{threat.threat_id + ' ' + threat.name:<36} {threat.severity:<9} {n:>8}")
+    lines.append(f"{'total':<46} {len(rows):>8}")
+    document = {"per_threat": {f"{t}:{s}": n for (t, s), n in counts.items()}, "total": len(rows)}
+    cli.emit(document, "\n".join(lines))
+
+
+@findings.command("score")
+@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False), help="Default: the demo's manifest.")
+@pass_cli
+def findings_score(cli: CliContext, manifest_path: str | None) -> int:
+    """Compare findings with the demo's ground-truth manifest: recall, precision, what was missed or extra."""
+    from pathlib import Path
+
+    from bucket_governance.demo.manifest import load_manifest
+    from bucket_governance.demo.scoring import score
+    from bucket_governance.results.findings import list_findings
+
+    manifest = load_manifest(Path(manifest_path) if manifest_path else cli.settings.var_dir / "demo" / "manifest.json")
+    with cli.engine.connect() as conn:
+        result = score(manifest, list_findings(conn, limit=5000))
+    lines = [f"recall {result.recall:.0%} ({len(result.found)}/{len(result.found) + len(result.missed)} incidents)",
+             f"precision {result.precision:.0%} ({len(result.unexpected)} unexpected finding(s))"]  # fmt: skip
+    lines += [f"  missed      {rule:<28} {subject}" for rule, subject in result.missed]
+    lines += [f"  unexpected  {rule:<28} {subject}" for rule, subject in result.unexpected]
+    cli.emit(result.as_dict(), "\n".join(lines))
+    return 0 if not (result.missed or result.unexpected) else EXIT_DENIED_OR_FOUND

@@ -6,12 +6,13 @@ User errors become one sentence (or ``{"error": {"code", "message"}}`` with --js
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import Any
 
 import click
 
-from bucket_governance.cli import commands_bucket, commands_findings, commands_ops
+from bucket_governance.cli import commands_bucket, commands_drift, commands_findings, commands_ledger, commands_ops
 from bucket_governance.cli.context import CliContext
 from bucket_governance.errors import EXIT_BAD_INPUT, GovernanceError
 from bucket_governance.settings import get_settings
@@ -20,13 +21,16 @@ from bucket_governance.settings import get_settings
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db_url", envvar="BUCKET_GOV_DB_URL", help="Database URL (default: SQLite file under var/).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output: one JSON document on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="Show the library's log messages on stderr.")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None, as_json: bool) -> None:
+def cli(ctx: click.Context, db_url: str | None, as_json: bool, verbose: bool) -> None:
     """Governance of the shared Bucket: policy, governed writes, the audit ledger and its checks."""
+    # Commands print what matters themselves; library logs are for -v (and for Airflow task logs).
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = CliContext(db_url=db_url or get_settings().resolved_db_url(), as_json=as_json)
 
 
-for module in (commands_bucket, commands_ops, commands_findings):
+for module in (commands_bucket, commands_ops, commands_findings, commands_ledger, commands_drift):
     for command in module.COMMANDS:
         cli.add_command(command)
 
