@@ -70,9 +70,9 @@ def test_ai_update_request_is_denied_with_exit_1_and_lands_in_the_ledger(run) ->
 
     document = json.loads(result.stdout)
     assert result.returncode == 1
-    assert document["decision"] == "DENY" and document["seq"] == 2
+    assert document["decision"] == "DENY" and document["seq"] == 3  # seq 1: init's approval of the policy
     assert "actor_lane_violation" in [r["code"] for r in document["reasons"]]
-    assert json.loads(run("--json", "verify-ledger").stdout)["entries_checked"] == 2
+    assert json.loads(run("--json", "verify-ledger").stdout)["entries_checked"] == 3
 
 
 def test_get_and_history(run) -> None:  # type: ignore[no-untyped-def]

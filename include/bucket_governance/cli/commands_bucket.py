@@ -20,6 +20,7 @@ CHECKPOINT_KEY_NAME = "bucket-governance"
 @pass_cli
 def init(cli: CliContext) -> None:
     """Create or migrate the database, load and fingerprint the policy, create the signing key if absent."""
+    from bucket_governance.bucket.policy_approval import approve_initial_policy
     from bucket_governance.db import upgrade_to_head
     from bucket_governance.ledger.checkpoint import generate_signing_key
 
@@ -29,9 +30,11 @@ def init(cli: CliContext) -> None:
     created = not key_path.exists()
     if created:
         generate_signing_key(key_path, CHECKPOINT_KEY_NAME)
+    approval = approve_initial_policy(cli.engine, policy)  # the first policy is the approved baseline
     document = {
         "database": cli.engine.url.render_as_string(hide_password=True),
         "policy_fingerprint": policy.fingerprint,
+        "approved_fingerprint": approval.fingerprint,
         "policy_files": [str(p) for p in policy.sources],
         "signing_key": str(key_path),
         "signing_key_created": created,
@@ -56,6 +59,24 @@ def policy_show(cli: CliContext) -> None:
     loaded = cli.policy
     document = {"fingerprint": loaded.fingerprint, **loaded.policy.model_dump(mode="json")}
     cli.emit(document, _policy_text(loaded))
+
+
+@policy.command("approve")
+@click.option("--actor", required=True, help="Owner actor approving the policy in force (its fingerprint).")
+@pass_cli
+def policy_approve(cli: CliContext, actor: str) -> int:
+    """Record the approval of the policy in force; requests decided under another policy are T5.emergency_hotfix."""
+    from bucket_governance.bucket.policy_approval import approve_policy
+
+    outcome = approve_policy(cli.engine, cli.policy, actor)
+    if outcome.refusal:
+        human = f"approval refused ({outcome.refusal}): only an actor of kind owner approves a policy"
+    elif outcome.recorded:
+        human = f"policy {outcome.fingerprint} approved (ledger seq {outcome.seq})"
+    else:
+        human = f"policy {outcome.fingerprint} is already the last approved one (ledger seq {outcome.seq})"
+    cli.emit(outcome.as_dict(), human)
+    return EXIT_DENIED_OR_FOUND if outcome.refusal else 0
 
 
 def _policy_text(loaded: Any) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from bucket_governance.bucket.policy_approval import approve_initial_policy
 from bucket_governance.bucket.store import BucketStore, now_us
 from bucket_governance.demo.batcher import Batcher, Progress, SentCounts
 from bucket_governance.demo.injection_context import Injection, InjectionContext, quiet_band_start, run_injection
@@ -73,6 +74,8 @@ def generate_demo(
     _require_empty_ledger(engine)
     timeline = Timeline.ending_at(now_us() if end_us is None else end_us, days)
     history = _History(engine, policy, timeline, seed, scale, progress)
+    # The history starts from an approved policy, as `bucket-gov init` leaves a deployment (T5.emergency_hotfix).
+    approve_initial_policy(engine, policy, now_us=timeline.start_us)
     incidents = history.run(injections)
     with engine.connect() as conn:
         last_seq, last_hash = ledger_head(conn)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bucket_governance.demo.profile_base import ArtifactRecord, ProductProfile
     from bucket_governance.policy import LoadedPolicy
 
-SubjectKind = Literal["actor", "integration", "artifact", "product"]
+SubjectKind = Literal["actor", "integration", "artifact", "product", "policy"]
 ExpectedDecision = Literal["ALLOW", "DENY", "NONE"]
 
 
@@ -48,6 +48,9 @@ class Injection:
     hour_utc: int  # … and at which hour of that day
     expected_decision: ExpectedDecision = "DENY"
     expected_reasons: tuple[str, ...] = ()  # each of its ledger entries carries all of these reason codes
+    # Other rules this incident rightly trips too (e.g. repeated escalation is also automated requests); their
+    # hits must lie inside the incident's own ledger entries to count as explained, not as false positives.
+    also_fires: tuple[str, ...] = ()
 
     @property
     def threat_id(self) -> str:
@@ -133,6 +136,7 @@ def run_injection(injection: Injection, context: InjectionContext) -> Incident:
     return Incident(
         injection=injection.name,
         rule_id=injection.rule_id,
+        also_fires=list(injection.also_fires),
         threat_id=injection.threat_id,
         description=injection.description,
         product_id=target.product_id,

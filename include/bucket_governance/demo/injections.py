@@ -35,6 +35,7 @@ def injection(
     hour_utc: int,
     expected_decision: ExpectedDecision = "DENY",
     expected_reasons: tuple[str, ...] = (),
+    also_fires: tuple[str, ...] = (),
 ) -> Callable[[Apply], Apply]:
     """Register the decorated function as the injection ``name``."""
 
@@ -50,6 +51,7 @@ def injection(
             hour_utc=hour_utc,
             expected_decision=expected_decision,
             expected_reasons=expected_reasons,
+            also_fires=also_fires,
         )
         return apply
 

@@ -84,7 +84,10 @@ def versions_recorded(conn: Connection, _policy: LoadedPolicy) -> list[str]:
 
 def own_product_only(conn: Connection, policy: LoadedPolicy) -> list[str]:
     """Actors and integrations act only on their own product, through approved, unrevoked integrations."""
-    rows = conn.execute(select(L.actor_id, L.integration_id, L.product_id).distinct())
+    # Governance actions (e.g. the policy approval) are taken by people, not through a product's integration.
+    rows = conn.execute(
+        select(L.actor_id, L.integration_id, L.product_id).where(L.operation != "GOVERNANCE_ACTION").distinct()
+    )
     problems = [_scope_problem(policy, r.actor_id, r.integration_id, r.product_id) for r in rows]
     reads = conn.execute(
         select(L.seq, L.product_id, A.product_id.label("artifact_product"))

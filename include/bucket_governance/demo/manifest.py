@@ -26,11 +26,13 @@ class Incident(BaseModel):
 
     injection: str
     rule_id: str = Field(pattern=r"^T\d+\.[a-z_]+$")
+    # rules the same traffic rightly trips as well (see Injection.also_fires); their hits stay inside ledger_seqs
+    also_fires: list[str] = Field(default_factory=list)
     threat_id: str = Field(pattern=r"^T\d+$")
     description: str
     product_id: str
     subject: str
-    subject_kind: Literal["actor", "integration", "artifact", "product"]
+    subject_kind: Literal["actor", "integration", "artifact", "product", "policy"]
     window_start_us: int
     window_end_us: int
     decision: Literal["ALLOW", "DENY", "NONE"]  # NONE: written around the gate, no ledger decision
