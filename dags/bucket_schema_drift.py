@@ -1,0 +1,47 @@
+"""
+### Bucket schema drift (hourly)
+
+Validates each product's new artifact metadata against its approved baseline with Great Expectations
+(SPEC §3 "Schema drift"): field set, JSON types, nullability of required fields, declared allowed values.
+One mapped task per product of the policy (the list is read at run time, not at parse time), then a
+summary task that emits the `bucket_governance.schema_drift` Asset event.
+
+* Each product × window is one `governance_runs` row (pipeline `schema_drift:<product>`) plus its
+  `drift_results` rows: re-running a window replaces them; findings are upserted by fingerprint.
+* Drift → T3 findings (`new_required_field`, `type_change`, `field_removal`), each classified additive or
+  breaking, with first/last seen of the offending versions; playbook F10.
+* Baselines change only by approval: `bucket-gov drift baseline --product P --class C --approve --actor A`.
+  This DAG never proposes or approves one.
+* Data Docs: `$BUCKET_GOV_VAR_DIR/gx/<product>/gx/uncommitted/data_docs/local_site/index.html`.
+
+Database: Airflow Connection `bucket_governance_db` (`extra.url`), else `BUCKET_GOV_DB_URL`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import DAG, Asset, CronTriggerTimetable
+
+from bucket_governance_airflow.operators.drift import (
+    DriftProductsOperator,
+    SchemaDriftOperator,
+    SchemaDriftSummaryOperator,
+)
+
+SCHEMA_DRIFT = Asset(name="bucket_governance.schema_drift", uri="x-bucket-governance://schema-drift")
+
+with DAG(
+    dag_id="bucket_schema_drift",
+    doc_md=__doc__,
+    # Hourly, each run's data interval being the hour before it: the window keys the run records.
+    schedule=CronTriggerTimetable("@hourly", timezone="UTC", interval=timedelta(hours=1)),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "governance", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    tags=["bucket-governance", "schema-drift"],
+):
+    products = DriftProductsOperator(task_id="list_products")
+    checks = SchemaDriftOperator.partial(task_id="check_product").expand(product_id=products.output)
+    SchemaDriftSummaryOperator(task_id="summarize", summaries=checks.output, outlets=[SCHEMA_DRIFT])
