@@ -1,18 +1,28 @@
 """
 ### Bucket audit integrity (hourly)
 
-Verifies the Bucket's hash-chained audit ledger: every entry's sequence number, its link to the previous
-entry and its own hash (SPEC §3 "Audit integrity"). Each run covers the hour before it (its data interval)
-and records one `governance_runs` row for that window (pipeline `audit_integrity`) — status `clean` or
-`findings` — so re-running a window updates that row instead of adding one.
+The tamper-evidence check of SPEC §3, incremental from the last verified point:
 
-* **Clean** → the task returns a small summary (entries checked, last seq) and emits an event on the
+1. **Ledger**: sequence gaps, hash-chain links, every entry's hash, time order within the policy's
+   `ledger_clock_skew_seconds`; the ledger never shorter than the last signed checkpoint.
+2. **Artifacts ↔ ledger**, both ways: each artifact version is recorded by its CREATE entry (same
+   content, metadata and provenance hashes), each CREATE entry has its version.
+3. **Payloads** re-hashed against their content hashes; old entries, versions and payloads in rotating
+   slices that cover everything within `rehash_period_runs` runs (default 24 = one day).
+4. **Checkpoint**: a new Ed25519-signed Merkle checkpoint, proven consistent with the previous one —
+   only when nothing is wrong.
+
+Each run covers the hour before it (its data interval) and records one `governance_runs` row for that
+window (pipeline `audit_integrity`), its problems in `integrity_problems`, and T8/T5 findings.
+
+* **Clean** → returns a small summary (entries checked, checkpoint) and emits an event on the
   `bucket_governance.audit_integrity` Asset.
-* **Broken chain** → the task fails at once, without retries (tampering is a finding, not a transient
-  error); the run row names the first bad sequence number. Investigate with `bucket-gov verify-ledger`.
+* **Tampering** → fails at once without retries; the findings name the sequence numbers, artifact
+  versions and expected vs found hashes (`bucket-gov findings list`).
 * **Database unreachable** → ordinary task failure, retried twice.
 
 Database: Airflow Connection `bucket_governance_db` (`extra.url` = SQLAlchemy URL), else `BUCKET_GOV_DB_URL`.
+Signing key: `BUCKET_GOV_SIGNING_KEY_PATH` (default `var/keys/checkpoint-signing.key`, made by `bucket-gov init`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The audit integrity DAG, run for real by Airflow (``dag.test()``) against a SQLite Bucket.
 
 Checks the whole adapter chain: DAG file → operator → hook (Connection from ``AIRFLOW_CONN_*``) →
-``run_chain_check`` → ``governance_runs`` row, plus task state and return value: clean → success with the
+``run_integrity_check`` → ``governance_runs`` row, plus task state and return value: clean → success with the
 summary as XCom; tampered ledger → failed at once (no retry) with a ``findings`` row naming the bad seq.
 """
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.engine import make_url
 from tests.airflow_helpers import IGNORE_STARLETTE_HTTPX, load_dag, use_bucket_connection
 
 from bucket_governance.bucket.requests import CreateRequest
@@ -22,8 +23,10 @@ from bucket_governance.bucket.store import BucketStore
 from bucket_governance.db import make_engine, upgrade_to_head
 from bucket_governance.db.guards import drop_guard_statements
 from bucket_governance.db.tables import governance_runs
+from bucket_governance.ledger.checkpoint import generate_signing_key
 from bucket_governance.policy import LoadedPolicy
 from bucket_governance.results.runs import RunRecord, get_run
+from bucket_governance.settings import get_settings
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
@@ -61,7 +64,12 @@ def bucket(sqlite_url: str, policy: LoadedPolicy, monkeypatch: pytest.MonkeyPatc
         )
         store.create(request).raise_if_denied()
     use_bucket_connection(monkeypatch, sqlite_url)
+    key_path = Path(make_url(sqlite_url).database or ".").parent / "signing.key"
+    generate_signing_key(key_path, "bucket-governance")
+    monkeypatch.setenv("BUCKET_GOV_SIGNING_KEY_PATH", str(key_path))
+    get_settings.cache_clear()
     yield engine
+    get_settings.cache_clear()
     engine.dispose()
 
 
@@ -118,7 +126,9 @@ def test_clean_ledger_succeeds_and_a_rerun_reuses_the_run_row(dag: DAG, bucket: 
     summary = _returned(second)
     record = _run_record(bucket)
     assert (first.state, second.state) == ("success", "success")
-    assert (summary["ok"], summary["entries_checked"], summary["last_seq"]) == (True, 5, 5)
+    # Incremental: the first attempt verified entries 1-5 (and signed them); the re-run starts after seq 5.
+    assert (first_record.summary["entries_checked"], first_record.summary["checkpoint"]["tree_size"]) == (5, 5)
+    assert (summary["ok"], summary["entries_checked"], summary["last_seq"]) == (True, 0, 5)
     assert summary["run_id"] == record.run_id == first_record.run_id
     assert _asset_event_extra(second) == summary  # the Asset event carries the same small summary
     assert (record.status, record.attempts, _run_rows(bucket)) == ("clean", 2, 1)

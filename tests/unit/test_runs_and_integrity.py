@@ -11,11 +11,11 @@ from sqlalchemy.exc import OperationalError
 from bucket_governance.bucket.requests import CreateRequest
 from bucket_governance.bucket.store import BucketStore
 from bucket_governance.checks import integrity
-from bucket_governance.checks.integrity import PIPELINE, run_chain_check
+from bucket_governance.checks.integrity import PIPELINE, IntegrityOptions, IntegrityResult, run_integrity_check
 from bucket_governance.db.guards import drop_guard_statements
 from bucket_governance.db.tables import governance_runs
 from bucket_governance.errors import InvalidInputError, NotFoundError
-from bucket_governance.ledger.verify import ChainReport
+from bucket_governance.policy import LoadedPolicy, load_policy
 from bucket_governance.results import runs
 from bucket_governance.results.runs import finish_run, get_run, latest_run, run_id_for, start_run
 
@@ -44,6 +44,23 @@ def _tamper(engine: Engine, seq: int) -> None:
         for statement in drop_guard_statements(engine.dialect.name):
             conn.exec_driver_sql(statement)
         conn.execute(text("UPDATE ledger_entries SET actor_id = 'mallory' WHERE seq = :seq"), {"seq": seq})
+
+
+def run_chain_check(engine: Engine, *, window_start_us: int, window_end_us: int, full: bool = False) -> IntegrityResult:
+    """The audit-integrity check without a signing key (these tests are about run records and the chain)."""
+    return run_integrity_check(
+        engine,
+        _policy(),
+        window_start_us=window_start_us,
+        window_end_us=window_end_us,
+        options=IntegrityOptions(full=full),
+    )
+
+
+def _policy() -> LoadedPolicy:
+    from tests.conftest import POLICY_DIR
+
+    return load_policy(POLICY_DIR)
 
 
 def _run_rows(engine: Engine) -> int:
@@ -191,7 +208,7 @@ def test_recheck_of_a_window_updates_its_run(engine: Engine, store: BucketStore)
     first = run_chain_check(engine, window_start_us=T0, window_end_us=T0 + HOUR_US)
     _tamper(engine, seq=3)
 
-    second = run_chain_check(engine, window_start_us=T0, window_end_us=T0 + HOUR_US)
+    second = run_chain_check(engine, window_start_us=T0, window_end_us=T0 + HOUR_US, full=True)
 
     record = get_run(engine, second.run_id)
     assert second.run_id == first.run_id
@@ -204,10 +221,10 @@ def test_database_error_marks_the_run_failed_and_propagates(
 ) -> None:
     _write(store, 2)
 
-    def broken_verify(conn: Connection) -> ChainReport:
+    def broken_verify(conn: Connection, **_: object) -> None:
         raise OperationalError("SELECT ...", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(integrity, "verify_chain", broken_verify)
+    monkeypatch.setattr(integrity, "verify", broken_verify)
 
     with pytest.raises(OperationalError):
         run_chain_check(engine, window_start_us=T0, window_end_us=T0 + HOUR_US)

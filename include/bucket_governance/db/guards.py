@@ -13,9 +13,9 @@ from bucket_governance.db.tables import IMMUTABLE_TABLES
 REFUSAL = "append-only table: {table} rows can never be updated, deleted or replaced"
 
 
-def sqlite_guard_statements() -> list[str]:
+def sqlite_guard_statements(tables: dict[str, tuple[str, ...]] = IMMUTABLE_TABLES) -> list[str]:
     statements: list[str] = []
-    for table, keys in IMMUTABLE_TABLES.items():
+    for table, keys in tables.items():
         message = REFUSAL.format(table=table)
         for action in ("UPDATE", "DELETE"):
             statements.append(
@@ -32,13 +32,13 @@ def sqlite_guard_statements() -> list[str]:
     return statements
 
 
-def postgresql_guard_statements() -> list[str]:
+def postgresql_guard_statements(tables: dict[str, tuple[str, ...]] = IMMUTABLE_TABLES) -> list[str]:
     statements = [
         "CREATE OR REPLACE FUNCTION bucket_refuse_mutation() RETURNS trigger LANGUAGE plpgsql AS $$ "
         "BEGIN RAISE EXCEPTION 'append-only table: % rows can never be updated, deleted or replaced', "
         "TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$"
     ]
-    for table in IMMUTABLE_TABLES:
+    for table in tables:
         statements += [
             f"DROP TRIGGER IF EXISTS {table}_no_mutation ON {table}",
             f"CREATE TRIGGER {table}_no_mutation BEFORE UPDATE OR DELETE ON {table} "
@@ -53,21 +53,22 @@ def postgresql_guard_statements() -> list[str]:
     return statements
 
 
-def guard_statements(dialect: str) -> list[str]:
+def guard_statements(dialect: str, tables: dict[str, tuple[str, ...]] = IMMUTABLE_TABLES) -> list[str]:
+    """``tables`` lets a feature migration guard its own append-only tables (e.g. ``LEDGER_IMMUTABLE_TABLES``)."""
     if dialect == "sqlite":
-        return sqlite_guard_statements()
+        return sqlite_guard_statements(tables)
     if dialect == "postgresql":
-        return postgresql_guard_statements()
+        return postgresql_guard_statements(tables)
     raise ValueError(f"unsupported database dialect {dialect!r}: use sqlite or postgresql")
 
 
-def drop_guard_statements(dialect: str) -> list[str]:
+def drop_guard_statements(dialect: str, tables: dict[str, tuple[str, ...]] = IMMUTABLE_TABLES) -> list[str]:
     """What a privileged attacker (or a fault-injection test) runs to get the guards out of the way."""
     if dialect == "sqlite":
-        names = [s.split()[5] for s in sqlite_guard_statements()]
+        names = [s.split()[5] for s in sqlite_guard_statements(tables)]
         return [f"DROP TRIGGER IF EXISTS {name}" for name in names]
     return [
         f"DROP TRIGGER IF EXISTS {table}_{kind} ON {table}"
-        for table in IMMUTABLE_TABLES
+        for table in tables
         for kind in ("no_mutation", "no_truncate")
     ]

@@ -89,7 +89,10 @@ class Rule:
 
 _RULES: dict[str, Rule] = {}
 # Modules holding the rules, one per threat; imported on first use so registering has no import-order trap.
-RULE_MODULES = tuple(f"bucket_governance.checks.threats.rules.t{n}" for n in range(1, 11))
+RULE_MODULES = (
+    *(f"bucket_governance.checks.threats.rules.t{n}" for n in range(1, 11)),
+    "bucket_governance.checks.threats.rules.t5_integrity",
+)
 
 
 def rule(

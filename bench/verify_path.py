@@ -1,0 +1,254 @@
+"""What tamper evidence costs: verification, checkpoints and proofs, each against a baseline in the same run.
+
+* ``verify``     — the integrity walk's per-entry checks (rebuild canonical bytes from the stored columns,
+  chain hash, link, sequence and time order) over N stored rows vs a raw chained SHA-256 loop over the
+  same canonical bytes (already built): ratio = walk entries/s ÷ raw entries/s, target ≥ 0.5. Both in
+  memory; ``verify_db`` adds the same walk read from a SQLite ledger, for scale.
+* ``checkpoint`` — ``create_checkpoint`` after K appends on a ledger of LARGE entries vs on a ledger of K
+  entries (both SQLite, both previously checkpointed): ratio = large ÷ small seconds, target ≤ 1.5 — the
+  stored frontier makes a checkpoint cost O(K + log n), not O(n).
+* ``proofs``     — inclusion-proof generation (from leaf hashes in memory) and offline verification per
+  second, on a tree of P leaves.
+
+    python bench/verify_path.py [--entries N] [--large N] [--appends K] [--proof-leaves P] [--trials T]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, insert
+
+from bucket_governance.checks.integrity_ledger import Walk as WalkState
+from bucket_governance.checks.integrity_ledger import _check, walk
+from bucket_governance.db import make_engine, upgrade_to_head
+from bucket_governance.db.tables import ledger_entries
+from bucket_governance.ledger.canonical import GENESIS_HASH, LedgerEntry, chain_hash
+from bucket_governance.ledger.checkpoint_store import create_checkpoint
+from bucket_governance.ledger.merkle import MerkleFrontier, inclusion_proof, leaf_hash, verify_inclusion
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+T0 = 1_800_000_000_000_000
+KEY = Ed25519PrivateKey.generate()
+
+
+class Row:
+    """A stored ledger row as the database hands it back (attribute access, JSON text columns)."""
+
+    __slots__ = (*LedgerEntry.__dataclass_fields__, "prev_hash", "entry_hash")
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            setattr(self, name, value)
+
+
+def make_rows(count: int, start_seq: int = 1, prev_hash: str = GENESIS_HASH) -> list[dict[str, Any]]:
+    rng = random.Random(start_seq)
+    rows = []
+    for seq in range(start_seq, start_seq + count):
+        entry = LedgerEntry(
+            seq=seq,
+            recorded_at_us=T0 + seq * 1000,
+            operation="CREATE",
+            decision="ALLOW",
+            reasons=(),
+            actor_id="gurukul.engineer",
+            integration_id="gurukul.gateway",
+            product_id="gurukul",
+            artifact_id=f"lesson-{seq}",
+            version=1,
+            content_hash=hashlib.sha256(str(seq).encode()).hexdigest(),
+            policy_fingerprint="ab" * 32,
+            details={"size_bytes": rng.randrange(10_000), "metadata_sha256": "cd" * 32, "owner_id": "gurukul.owner"},
+        )
+        canonical, reasons, details = entry.canonical_parts()
+        entry_hash = chain_hash(prev_hash, canonical)
+        rows.append(
+            {**entry.__dict__, "reasons": reasons, "details": details, "prev_hash": prev_hash, "entry_hash": entry_hash}
+        )
+        prev_hash = entry_hash
+    return rows
+
+
+def best_of(trials: int, run: Callable[[], None]) -> float:
+    times = []
+    for _ in range(trials):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def bench_verify(entries: int, trials: int) -> dict[str, Any]:
+    stored = [Row(r) for r in make_rows(entries)]
+    canonical = [
+        LedgerEntry(
+            **{
+                **{k: getattr(r, k) for k in LedgerEntry.__dataclass_fields__},
+                "reasons": (),
+                "details": json.loads(r.details),
+            }
+        ).canonical_bytes()
+        for r in stored
+    ]
+
+    def raw() -> None:
+        prev = bytes(32)
+        for data in canonical:
+            prev = hashlib.sha256(prev + data).digest()
+
+    def checked() -> None:
+        state = WalkState(last_seq=0, last_hash=GENESIS_HASH, last_time_us=None)
+        for row in stored:
+            _check(state, row, 5_000_000)
+        assert state.ok
+
+    raw_s, walk_s = best_of(trials, raw), best_of(trials, checked)
+    return _ratio("verify", entries, walk_s, raw_s, target=0.5, higher_is_better=True)
+
+
+def bench_verify_db(entries: int, folder: Path) -> dict[str, Any]:
+    engine = _ledger_db(folder / "verify.db", entries)
+    with engine.connect() as conn:
+        started = time.perf_counter()
+        state = walk(conn, after=(0, GENESIS_HASH, None), skew_us=5_000_000)
+        elapsed = time.perf_counter() - started
+    engine.dispose()
+    assert state.ok and state.entries_checked == entries
+    return {"entries": entries, "seconds": elapsed, "entries_per_second": entries / elapsed}
+
+
+def _ledger_db(path: Path, entries: int, chunk: int = 20_000) -> Engine:
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_to_head(engine)
+    prev = GENESIS_HASH
+    for start in range(1, entries + 1, chunk):
+        rows = make_rows(min(chunk, entries - start + 1), start, prev)
+        with engine.begin() as conn:
+            conn.execute(insert(ledger_entries), rows)
+        prev = rows[-1]["entry_hash"]
+    return engine
+
+
+def _append(engine: Engine, base: int, count: int) -> None:
+    with engine.connect() as conn:
+        prev = conn.exec_driver_sql(f"SELECT entry_hash FROM ledger_entries WHERE seq = {base}").scalar_one()
+    with engine.begin() as conn:
+        conn.execute(insert(ledger_entries), make_rows(count, base + 1, prev))
+
+
+def bench_checkpoint(large: int, appends: int, folder: Path, trials: int) -> dict[str, Any]:
+    """Best of ``trials`` rounds of (append K, checkpoint) on each ledger; only the checkpoint is timed."""
+    seconds = {}
+    for label, base in (("small", appends), ("large", large)):
+        engine = _ledger_db(folder / f"cp-{label}.db", base)
+        create_checkpoint(engine, KEY, "bench")  # the previous checkpoint: frontier stored at `base`
+        times = []
+        for _ in range(trials):
+            _append(engine, base, appends)
+            base += appends
+            started = time.perf_counter()
+            stored = create_checkpoint(engine, KEY, "bench")
+            times.append(time.perf_counter() - started)
+            assert stored.tree_size == base
+        seconds[label] = min(times)
+        engine.dispose()
+    result = _ratio("checkpoint", appends, seconds["large"], seconds["small"], target=1.5, higher_is_better=False)
+    return {**result, "large_ledger": large, "small_ledger": appends}
+
+
+def bench_proofs(leaves: int, count: int) -> dict[str, Any]:
+    hashes = [leaf_hash(i.to_bytes(8, "big")) for i in range(leaves)]
+    frontier = MerkleFrontier()
+    frontier.extend(hashes)
+    root = frontier.root()
+    indexes = random.Random(1).sample(range(leaves), count)
+    started = time.perf_counter()
+    proofs = [inclusion_proof(i, hashes) for i in indexes]
+    generate_s = time.perf_counter() - started
+    started = time.perf_counter()
+    ok = all(verify_inclusion(i, leaves, hashes[i], p, root) for i, p in zip(indexes, proofs, strict=True))
+    verify_s = time.perf_counter() - started
+    assert ok
+    return {
+        "tree_leaves": leaves,
+        "proofs": count,
+        "generated_per_second": count / generate_s,
+        "verified_per_second": count / verify_s,
+        "path_length": len(proofs[0]),
+    }
+
+
+def _ratio(
+    case: str, n: int, measured: float, baseline: float, *, target: float, higher_is_better: bool
+) -> dict[str, Any]:
+    if higher_is_better:
+        ratio = baseline / measured  # rate ratio: (n / measured) ÷ (n / baseline)
+        meets = ratio >= target
+    else:
+        ratio = measured / baseline
+        meets = ratio <= target
+    return {
+        "case": case,
+        "n": n,
+        "seconds": measured,
+        "baseline_seconds": baseline,
+        "ratio": ratio,
+        "target_ratio": target,
+        "meets_target": meets,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--appends", type=int, default=10_000)
+    parser.add_argument("--proof-leaves", type=int, default=100_000)
+    parser.add_argument("--proofs", type=int, default=50)
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--out-dir", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
+        folder = Path(tmp)
+        report = {
+            "verify": bench_verify(args.entries, args.trials),
+            "verify_db": bench_verify_db(args.entries, folder),
+            "checkpoint": bench_checkpoint(args.large, args.appends, folder, args.trials),
+            "proofs": bench_proofs(args.proof_leaves, args.proofs),
+        }
+    report["environment"] = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "verify_path-sqlite.json").write_text(json.dumps(report, indent=2) + "\n")
+    v, c, p = report["verify"], report["checkpoint"], report["proofs"]
+    print(
+        f"verify     : {args.entries / v['seconds']:,.0f} entries/s vs raw {args.entries / v['baseline_seconds']:,.0f}/s -> ratio {v['ratio']:.2f} (target >= 0.5)"
+    )
+    print(f"verify (db): {report['verify_db']['entries_per_second']:,.0f} entries/s read from SQLite")
+    print(
+        f"checkpoint : {c['seconds'] * 1000:.0f} ms after {args.appends:,} appends on {args.large:,} vs {c['baseline_seconds'] * 1000:.0f} ms on {args.appends:,} -> ratio {c['ratio']:.2f} (target <= 1.5)"
+    )
+    print(
+        f"proofs     : {p['generated_per_second']:,.1f} generated/s, {p['verified_per_second']:,.0f} verified/s ({p['tree_leaves']:,} leaves)"
+    )
+
+
+if __name__ == "__main__":
+    main()
