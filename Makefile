@@ -19,14 +19,18 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-## demo: a Bucket with weeks of history for five products (with injected incidents), then the governance
-## DAGs through Airflow over that history, then what they found, scored against the ground truth.
+## demo: a Bucket with weeks of history for five products (with injected incidents); owners approve schema
+## baselines; the governance DAGs run through Airflow over that history; what they found, scored against the
+## ground-truth manifest. The audit-integrity run fails on purpose: the demo injects tampering.
+RUN_DAG = PATH=$(CURDIR)/$(BIN):$$PATH scripts/run-dag
+DEMO_CONF = "$$($(BIN)/python scripts/demo-window-conf)"
 demo: $(STAMP)
 	$(BIN)/bucket-gov init
 	$(BIN)/bucket-gov demo --reset $(DEMO_ARGS)
-	$(BIN)/bucket-gov verify-ledger
-	-PATH=$(CURDIR)/$(BIN):$$PATH scripts/run-dag bucket_audit_integrity
-	PATH=$(CURDIR)/$(BIN):$$PATH scripts/run-dag bucket_threat_scan -c "$$($(BIN)/python scripts/demo-window-conf)"
+	$(BIN)/python scripts/demo-approve-baselines
+	$(RUN_DAG) bucket_schema_drift -c $(DEMO_CONF)
+	-$(RUN_DAG) bucket_audit_integrity -c $(DEMO_CONF)
+	$(RUN_DAG) bucket_threat_scan -c $(DEMO_CONF)
 	$(BIN)/bucket-gov findings summary
 	-$(BIN)/bucket-gov findings score
 

@@ -21,6 +21,8 @@ window (pipeline `audit_integrity`), its problems in `integrity_problems`, and T
   versions and expected vs found hashes (`bucket-gov findings list`).
 * **Database unreachable** → ordinary task failure, retried twice.
 
+A manual run may set `since` / `until` in the trigger form to record its run over another window.
+
 Database: Airflow Connection `bucket_governance_db` (`extra.url` = SQLAlchemy URL), else `BUCKET_GOV_DB_URL`.
 Signing key: `BUCKET_GOV_SIGNING_KEY_PATH` (default `var/keys/checkpoint-signing.key`, made by `bucket-gov init`).
 """
@@ -32,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import DAG, Asset, CronTriggerTimetable
 
 from bucket_governance_airflow.operators.integrity import AuditIntegrityOperator
+from bucket_governance_airflow.windows import window_params
 
 AUDIT_INTEGRITY = Asset(name="bucket_governance.audit_integrity", uri="x-bucket-governance://audit-integrity")
 
@@ -50,5 +53,6 @@ with DAG(
         "retry_delay": timedelta(minutes=2),
     },
     tags=["bucket-governance", "audit-integrity"],
+    params=window_params(),
 ):
     AuditIntegrityOperator(task_id="verify_ledger_chain", outlets=[AUDIT_INTEGRITY])

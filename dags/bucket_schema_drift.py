@@ -28,6 +28,7 @@ from bucket_governance_airflow.operators.drift import (
     SchemaDriftOperator,
     SchemaDriftSummaryOperator,
 )
+from bucket_governance_airflow.windows import window_params
 
 SCHEMA_DRIFT = Asset(name="bucket_governance.schema_drift", uri="x-bucket-governance://schema-drift")
 
@@ -41,6 +42,7 @@ with DAG(
     max_active_runs=1,
     default_args={"owner": "governance", "retries": 2, "retry_delay": timedelta(minutes=2)},
     tags=["bucket-governance", "schema-drift"],
+    params=window_params(),  # a manual run may check another window (since/until in the trigger form)
 ):
     products = DriftProductsOperator(task_id="list_products")
     checks = SchemaDriftOperator.partial(task_id="check_product").expand(product_id=products.output)

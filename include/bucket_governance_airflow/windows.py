@@ -6,15 +6,37 @@ may pass ``since`` / ``until`` (ISO 8601) as params to check another window — 
 
 from __future__ import annotations
 
-from datetime import datetime
+import calendar
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Param
 
-from bucket_governance_airflow.operators.integrity import to_us, window_us
-
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+
+def to_us(moment: datetime) -> int:
+    """Integer microseconds since the epoch (UTC), exact — no float rounding; naive means UTC.
+
+    Integer arithmetic on the UTC fields rather than ``moment - epoch``: Airflow hands out pendulum
+    datetimes, whose differences are pendulum intervals that do not divide by a timedelta.
+    """
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return calendar.timegm(utc.timetuple()) * 1_000_000 + utc.microsecond
+
+
+def window_us(context: Context) -> tuple[int, int]:
+    """The run's data interval in microseconds, so re-runs and backfills of a window are idempotent.
+
+    A manual run created without a logical date has no data interval; its moment (logical date, else
+    ``run_after``) becomes a zero-length window, which still identifies the run.
+    """
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    if start is not None and end is not None:
+        return to_us(start), to_us(end)
+    moment = to_us(context.get("logical_date") or context["dag_run"].run_after)
+    return moment, moment
 
 
 def window_params() -> dict[str, Param]:

@@ -47,6 +47,7 @@ def _latest_metadata(ctx: InjectionContext, product_id: str) -> dict[str, Any]:
     day_fraction=0.52,
     hour_utc=8,
     expected_decision="ALLOW",
+    also_fires=("T3.new_required_field", "T3.type_change"),  # a rename adds a field as it removes one
 )
 def _avatar_schema_break(ctx: InjectionContext) -> InjectionTarget:
     template = _latest_metadata(ctx, "ai_avatar")

@@ -38,6 +38,8 @@ def _read(ctx: InjectionContext, product_id: str) -> int:
     day_fraction=0.86,
     hour_utc=10,
     expected_decision="ALLOW",
+    # SPEC §2 names a version without its ledger entry under both rules.
+    also_fires=("T8.selective_omission",),
 )
 def _smuggled_artifact_version(ctx: InjectionContext) -> InjectionTarget:
     seq = _read(ctx, "gurukul")  # the entry the smuggled row will point at: it records a READ
@@ -50,6 +52,7 @@ def _smuggled_artifact_version(ctx: InjectionContext) -> InjectionTarget:
             raise RuntimeError("smuggled_artifact_version needs one gurukul artifact to copy")
         row = {**template._asdict(), "artifact_id": artifact_id, "version": 1, "ledger_seq": seq}
         row["created_at_us"] = ctx.times_us[-1]
+        row["claimed_at_us"] = None  # a copied claim would look backdated (T2): this incident is T5/T8 only
         conn.execute(insert(artifact_versions).values(row))
     ctx.artifact_ids.append(artifact_id)
     return InjectionTarget("gurukul", f"artifact:{artifact_id}@1", "artifact")
@@ -62,6 +65,8 @@ def _smuggled_artifact_version(ctx: InjectionContext) -> InjectionTarget:
     day_fraction=0.09,
     hour_utc=19,
     expected_decision="ALLOW",
+    # Moving the time changes the entry's bytes: its stored hash no longer matches (SPEC §2 T8.selective_omission).
+    also_fires=("T8.selective_omission",),
 )
 def _backdated_ledger_entry(ctx: InjectionContext) -> InjectionTarget:
     seq = _read(ctx, "workflow")

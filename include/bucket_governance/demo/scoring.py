@@ -1,7 +1,9 @@
 """Score findings against the demo's ground truth: recall (every incident found under its rule) and precision.
 
 An incident is found when a finding has its rule id and its subject. A finding is expected when some incident
-names its (rule, subject) — directly or among the rules it legitimately also fires (``also_fires``).
+names its (rule, subject) — directly or among the rules it legitimately also fires (``also_fires``). A product
+named as an incident's subject covers findings about that product's parts (schema drift names
+``product/Class:field``), so a field-level finding counts for the product-level incident.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class Score:
 
 
 def score(manifest: Manifest, findings: Iterable[dict[str, Any]]) -> Score:
-    reported = {(f["rule_id"], f["subject"]) for f in findings}
+    products = {i.subject for i in manifest.incidents}
+    reported = {(f["rule_id"], _covering(f["subject"], products)) for f in findings}
     truth = {(i.rule_id, i.subject) for i in manifest.incidents}
     tolerated = truth | {(rule, i.subject) for i in manifest.incidents for rule in getattr(i, "also_fires", ())}
     return Score(
@@ -48,3 +51,9 @@ def score(manifest: Manifest, findings: Iterable[dict[str, Any]]) -> Score:
         missed=sorted(truth - reported),
         unexpected=sorted(reported - tolerated),
     )
+
+
+def _covering(subject: str, incident_subjects: set[str]) -> str:
+    """``product/Class:field`` → ``product`` when an incident names that product; else the subject itself."""
+    head = subject.split("/", 1)[0]
+    return head if "/" in subject and head in incident_subjects else subject

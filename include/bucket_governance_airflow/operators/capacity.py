@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset, BaseOperator
 
 from bucket_governance_airflow.hooks.governance_db import DEFAULT_CONN_ID, BucketGovernanceHook
-from bucket_governance_airflow.operators.integrity import window_us
+from bucket_governance_airflow.windows import window_us
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

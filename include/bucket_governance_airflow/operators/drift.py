@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from bucket_governance_airflow.hooks.governance_db import DEFAULT_CONN_ID, BucketGovernanceHook
-from bucket_governance_airflow.operators.integrity import window_us
+from bucket_governance_airflow.windows import requested_window_us
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -50,7 +50,7 @@ class SchemaDriftOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from bucket_governance.checks.drift.pipeline import check_product_window
 
-        start_us, end_us = window_us(context)
+        start_us, end_us = requested_window_us(context)
         hook = BucketGovernanceHook(conn_id=self.conn_id)
         try:
             summary = check_product_window(

@@ -8,41 +8,19 @@ unchanged so Airflow's retries cover outages.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from bucket_governance_airflow.hooks.governance_db import DEFAULT_CONN_ID, BucketGovernanceHook
+from bucket_governance_airflow.windows import requested_window_us, to_us, window_us
+
+__all__ = ["AuditIntegrityOperator", "to_us", "window_us"]  # to_us/window_us: kept importable from here
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-def to_us(moment: datetime) -> int:
-    """Integer microseconds since the epoch (UTC), exact — no float rounding; naive means UTC.
-
-    Integer arithmetic on the UTC fields rather than ``moment - epoch``: Airflow hands out pendulum
-    datetimes, whose differences are pendulum intervals that do not divide by a timedelta.
-    """
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return calendar.timegm(utc.timetuple()) * 1_000_000 + utc.microsecond
-
-
-def window_us(context: Context) -> tuple[int, int]:
-    """The run's data interval in microseconds, so re-runs and backfills of a window are idempotent.
-
-    A manual run created without a logical date has no data interval; its moment (logical date, else
-    ``run_after``) becomes a zero-length window, which still identifies the run.
-    """
-    start, end = context.get("data_interval_start"), context.get("data_interval_end")
-    if start is not None and end is not None:
-        return to_us(start), to_us(end)
-    moment = to_us(context.get("logical_date") or context["dag_run"].run_after)
-    return moment, moment
 
 
 class AuditIntegrityOperator(BaseOperator):
@@ -81,7 +59,7 @@ class AuditIntegrityOperator(BaseOperator):
 
         settings = get_settings()
         key_path = Path(self.signing_key_path) if self.signing_key_path else settings.resolved_signing_key_path()
-        start_us, end_us = window_us(context)
+        start_us, end_us = requested_window_us(context)
         hook = BucketGovernanceHook(conn_id=self.conn_id)
         try:
             result = run_integrity_check(
