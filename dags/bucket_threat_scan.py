@@ -11,6 +11,8 @@ before it), one mapped task per threat so each shows in the UI, then a summary t
 * A manual run may set `since` / `until` in the trigger form to scan another window (e.g. a whole history).
 * The summary lists critical findings and the playbook each recommends, and is the `extra` of the
   `bucket_governance.threat_scan` Asset event.
+* Each critical finding starts its playbook DAG (`bucket_playbook_f*`) with a prefilled form — once per
+  playbook + subject: not while an incident of that playbook + subject is open, never twice for one finding.
 
 Database: Airflow Connection `bucket_governance_db` (`extra.url`), else `BUCKET_GOV_DB_URL`.
 """
@@ -19,9 +21,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Asset, CronTriggerTimetable
 
-from bucket_governance_airflow.operators.threat_scan import ThreatScanOperator, ThreatScanSummaryOperator
+from bucket_governance_airflow.operators.threat_scan import (
+    PlaybookStartsOperator,
+    ThreatScanOperator,
+    ThreatScanSummaryOperator,
+)
 from bucket_governance_airflow.windows import window_params
 
 THREAT_SCAN = Asset(name="bucket_governance.threat_scan", uri="x-bucket-governance://threat-scan")
@@ -39,4 +46,7 @@ with DAG(
     params=window_params(),
 ):
     scans = ThreatScanOperator.partial(task_id="scan_threat").expand(threat=THREATS)
-    ThreatScanSummaryOperator(task_id="summarize", summaries=scans.output, outlets=[THREAT_SCAN])
+    summary = ThreatScanSummaryOperator(task_id="summarize", summaries=scans.output, outlets=[THREAT_SCAN])
+    # One playbook run per critical finding's playbook + subject, with its form prefilled (none: no task).
+    starts = PlaybookStartsOperator(task_id="plan_playbook_starts", summary=summary.output)
+    TriggerDagRunOperator.partial(task_id="start_playbooks", skip_when_already_exists=True).expand_kwargs(starts.output)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bucket_governance.incidents.docs import playbooks_doc
 from bucket_governance.policy import LoadedPolicy, load_policy
 from bucket_governance.policy.models import Tiered
 from bucket_governance.settings import PROJECT_ROOT, get_settings
@@ -99,6 +100,7 @@ def threat_model(policy: LoadedPolicy) -> str:
 GENERATORS: dict[str, Callable[[LoadedPolicy], str]] = {
     "scale-readiness.md": scale_readiness,
     "threat-model.md": threat_model,
+    "playbooks.md": playbooks_doc,
 }
 
 

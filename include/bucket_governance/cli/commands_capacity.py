@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bucket_governance.cli.context import CliContext, format_us, parse_time_us
+from bucket_governance.cli.context import CliContext, format_us, parse_time_us, resolve_window
 from bucket_governance.errors import EXIT_DENIED_OR_FOUND, InvalidInputError
 
 if TYPE_CHECKING:
@@ -29,15 +29,11 @@ def capacity(cli: CliContext, since: str | None, until: str | None, as_of: str |
     Exit 1 when any limit is WARNING or CRITICAL. Missing earlier days of history are filled in
     automatically, so the first run on an existing Bucket builds the whole history.
     """
-    import time
 
     from bucket_governance.checks.capacity.pipeline import run_capacity
 
-    end = parse_time_us(until, "--until") or time.time_ns() // 1000
-    start = parse_time_us(since, "--since") or end - DAY_US
+    start, end = resolve_window(since, until, DAY_US)
     as_of_us = parse_time_us(as_of, "--as-of") or end
-    if start >= end:
-        raise InvalidInputError("window_invalid", "--since must be earlier than --until")
     if as_of_us > end:
         raise InvalidInputError("as_of_invalid", "--as-of must not be later than --until (no history after it)")
     pictures = None if no_pictures else cli.settings.var_dir / "capacity"

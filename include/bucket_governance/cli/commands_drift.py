@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bucket_governance.cli.context import CliContext, format_us, parse_time_us
+from bucket_governance.cli.context import CliContext, format_us, resolve_window
 from bucket_governance.errors import EXIT_DENIED_OR_FOUND, InvalidInputError
 
 if TYPE_CHECKING:
@@ -15,17 +15,6 @@ if TYPE_CHECKING:
 
 pass_cli = click.make_pass_decorator(CliContext)
 DEFAULT_WINDOW_US = 3_600 * 1_000_000  # the drift DAG's schedule: one hour
-
-
-def resolve_window(since: str | None, until: str | None) -> tuple[int, int]:
-    """--since/--until as ISO times; default: the hour up to now (the DAG's interval)."""
-    import time
-
-    end = parse_time_us(until, "--until") or time.time_ns() // 1000
-    start = parse_time_us(since, "--since") or end - DEFAULT_WINDOW_US
-    if start >= end:
-        raise InvalidInputError("window_invalid", "--since must be earlier than --until")
-    return start, end
 
 
 @click.group(invoke_without_command=True)
@@ -41,7 +30,7 @@ def drift(ctx: click.Context, since: str | None, until: str | None, products: tu
 
     cli = ctx.find_object(CliContext)
     assert cli is not None
-    start, end = resolve_window(since, until)
+    start, end = resolve_window(since, until, DEFAULT_WINDOW_US)
     results = run_drift_check(
         cli.engine,
         cli.policy,
@@ -113,7 +102,7 @@ def drift_baseline(
         text = f"{baseline.baseline_id} is now current (approved by {actor}, ledger seq {baseline.approval_seq})"
         cli.emit(baseline.as_dict(), text)
         return 0
-    start, end = resolve_window(since, until)
+    start, end = resolve_window(since, until, DEFAULT_WINDOW_US)
     baseline = propose_baseline(
         cli.engine, cli.policy, product_id=product_id, artifact_class=artifact_class,
         window_start_us=start, window_end_us=end, proposed_by=actor or "cli", allowed_values=_allowed_values(allow),

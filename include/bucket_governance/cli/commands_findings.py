@@ -7,22 +7,11 @@ from typing import Any
 
 import click
 
-from bucket_governance.cli.context import CliContext, format_us, parse_time_us
-from bucket_governance.errors import EXIT_DENIED_OR_FOUND, InvalidInputError
+from bucket_governance.cli.context import CliContext, format_us, parse_time_us, resolve_window
+from bucket_governance.errors import EXIT_DENIED_OR_FOUND
 
 pass_cli = click.make_pass_decorator(CliContext)
 DEFAULT_WINDOW_US = 15 * 60 * 1_000_000  # the threat-scan DAG's schedule
-
-
-def resolve_window(since: str | None, until: str | None) -> tuple[int, int]:
-    """--since/--until as ISO times; default: the 15 minutes up to now (the DAG's interval)."""
-    import time
-
-    end = parse_time_us(until, "--until") or time.time_ns() // 1000
-    start = parse_time_us(since, "--since") or end - DEFAULT_WINDOW_US
-    if start >= end:
-        raise InvalidInputError("window_invalid", "--since must be earlier than --until")
-    return start, end
 
 
 @click.command()
@@ -38,7 +27,7 @@ def scan(
     from bucket_governance.checks.threats.scan import scan_window
     from bucket_governance.results.findings import get_finding
 
-    start, end = resolve_window(since, until)
+    start, end = resolve_window(since, until, DEFAULT_WINDOW_US)
     result = scan_window(
         cli.engine, cli.policy, window_start_us=start, window_end_us=end, threats=threats, rule_ids=rule_ids
     )

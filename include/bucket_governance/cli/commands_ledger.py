@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from bucket_governance.cli.commands_bucket import CHECKPOINT_KEY_NAME
-from bucket_governance.cli.context import CliContext, format_us, parse_time_us
+from bucket_governance.cli.context import CliContext, format_us, resolve_window
 from bucket_governance.errors import EXIT_DENIED_OR_FOUND, InvalidInputError
 
 if TYPE_CHECKING:
@@ -135,10 +134,7 @@ def integrity(cli: CliContext, since: str | None, until: str | None, full: bool,
     """Run the audit-integrity check once over a window — the same library call the hourly DAG makes."""
     from bucket_governance.checks.integrity import IntegrityOptions, load_signer, run_integrity_check
 
-    end = parse_time_us(until, "--until") or time.time_ns() // 1000
-    start = parse_time_us(since, "--since") or end - HOUR_US
-    if start >= end:
-        raise InvalidInputError("window_invalid", "--since must be earlier than --until")
+    start, end = resolve_window(since, until, HOUR_US)
     signer = load_signer(cli.settings.resolved_signing_key_path(), CHECKPOINT_KEY_NAME)
     result = run_integrity_check(
         cli.engine,

@@ -84,3 +84,14 @@ def format_us(value: int | None) -> str:
     if value is None:
         return "-"
     return datetime.fromtimestamp(value / 1_000_000, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def resolve_window(since: str | None, until: str | None, default_span_us: int) -> tuple[int, int]:
+    """--since/--until as ISO times; by default the ``default_span_us`` up to now (the matching DAG's interval)."""
+    import time
+
+    end = parse_time_us(until, "--until") or time.time_ns() // 1000
+    start = parse_time_us(since, "--since") or end - default_span_us
+    if start >= end:
+        raise InvalidInputError("window_invalid", "--since must be earlier than --until")
+    return start, end

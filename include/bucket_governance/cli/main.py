@@ -12,7 +12,16 @@ from typing import Any
 
 import click
 
-from bucket_governance.cli import commands_bucket, commands_drift, commands_findings, commands_ledger, commands_ops
+from bucket_governance.cli import (
+    commands_api,
+    commands_bucket,
+    commands_capacity,
+    commands_drift,
+    commands_findings,
+    commands_incidents,
+    commands_ledger,
+    commands_ops,
+)
 from bucket_governance.cli.context import CliContext
 from bucket_governance.errors import EXIT_BAD_INPUT, GovernanceError
 from bucket_governance.settings import get_settings
@@ -30,7 +39,16 @@ def cli(ctx: click.Context, db_url: str | None, as_json: bool, verbose: bool) ->
     ctx.obj = CliContext(db_url=db_url or get_settings().resolved_db_url(), as_json=as_json)
 
 
-for module in (commands_bucket, commands_ops, commands_findings, commands_ledger, commands_drift):
+for module in (
+    commands_bucket,
+    commands_ops,
+    commands_findings,
+    commands_ledger,
+    commands_drift,
+    commands_capacity,
+    commands_api,
+    commands_incidents,
+):
     for command in module.COMMANDS:
         cli.add_command(command)
 
