@@ -21,7 +21,8 @@ install: $(STAMP)
 
 ## demo: a Bucket with weeks of history for five products (with injected incidents); owners approve schema
 ## baselines; the governance DAGs run through Airflow over that history; what they found, scored against the
-## ground-truth manifest. The audit-integrity run fails on purpose: the demo injects tampering.
+## ground-truth manifest; then playbooks F8 and F7 with their timelines. The audit-integrity run fails on
+## purpose: the demo injects tampering.
 RUN_DAG = PATH=$(CURDIR)/$(BIN):$$PATH scripts/run-dag
 DEMO_CONF = "$$($(BIN)/python scripts/demo-window-conf)"
 demo: $(STAMP)
@@ -33,6 +34,7 @@ demo: $(STAMP)
 	$(RUN_DAG) bucket_threat_scan -c $(DEMO_CONF)
 	$(BIN)/bucket-gov findings summary
 	-$(BIN)/bucket-gov findings score
+	scripts/demo-playbooks
 
 ## test: the whole suite (PostgreSQL tests run when BUCKET_GOV_TEST_PG_URL is set; `make test-pg` sets it up).
 test: $(STAMP)
