@@ -15,7 +15,7 @@ from bucket_governance.policy import LoadedPolicy, load_policy
 from bucket_governance.settings import Settings, get_settings
 from bucket_governance_api.context import ApiContext
 from bucket_governance_api.errors import install_error_handlers
-from bucket_governance_api.routers import artifacts, audit, findings, health, ledger, scale, threats
+from bucket_governance_api.routers import artifacts, audit, findings, health, incidents, ledger, scale, threats
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -39,6 +39,6 @@ def create_app(
     app = FastAPI(title="Bucket governance API", version="1", description=DESCRIPTION)
     app.state.bucket_context = context
     install_error_handlers(app)
-    for module in (artifacts, ledger, audit, threats, scale, findings, health):
+    for module in (artifacts, ledger, audit, threats, scale, findings, incidents, health):
         app.include_router(module.router)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -13,6 +13,9 @@ from bucket_governance.db.tables_incidents import incident_events, incidents
 from bucket_governance.errors import NotFoundError
 from bucket_governance.incidents.inputs import Form
 from bucket_governance.incidents.registry import Playbook, effective_deadline
+
+if TYPE_CHECKING:
+    from bucket_governance.policy import LoadedPolicy
 
 INC, EV = incidents.c, incident_events.c
 
@@ -123,3 +126,22 @@ def list_incidents(
 
 def open_incident_for(conn: Connection, playbook_id: str, subject: str) -> str | None:
     return conn.execute(select(INC.incident_id).where(INC.open_key == f"{playbook_id}:{subject}")).scalar()
+
+
+def incident_products(incident: dict[str, Any], policy: LoadedPolicy, conn: Connection) -> set[str]:
+    """The products an incident concerns, read from its validated form: product ids named directly, the
+    product of a named actor, and the products of named artifacts. An API caller sees an incident only when
+    it reads one of these products."""
+    from bucket_governance.db.tables import artifact_versions
+
+    inputs = incident["inputs"]
+    products = {inputs["product_id"]} if isinstance(inputs.get("product_id"), str) else set()
+    products |= {p for p in inputs.get("product_ids") or () if isinstance(p, str)}
+    actor = policy.actors.get(str(inputs.get("actor_id")))
+    if actor is not None and actor.product:
+        products.add(actor.product)
+    artifact_ids = [a for a in inputs.get("artifact_ids") or () if isinstance(a, str)]
+    if artifact_ids:
+        query = select(artifact_versions.c.product_id).where(artifact_versions.c.artifact_id.in_(artifact_ids))
+        products |= set(conn.execute(query.distinct()).scalars())
+    return products & set(policy.products)

@@ -59,3 +59,34 @@ class Health(Out):
     ledger_head_seq: int
     caller: str
     product_id: str
+
+
+class IncidentEvent(Out):
+    at_us: int
+    actor: str
+    step: str
+    detail: dict[str, Any]
+    ledger_seq: int | None
+
+
+class IncidentView(Out):
+    incident_id: str
+    playbook: str
+    subject: str
+    status: str
+    opened_by: str
+    opened_at_us: int
+    updated_at_us: int
+    closed_at_us: int | None
+    escalation_role: str
+    escalation_due_us: int | None
+    trigger_count: int
+    inputs: dict[str, Any]
+    decision: dict[str, Any] | None
+    outcome: str | None
+    evidence_root: str | None
+    timeline: list[IncidentEvent] = Field(default_factory=list)
+
+
+class IncidentList(Out):
+    incidents: list[IncidentView]
