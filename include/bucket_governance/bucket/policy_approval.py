@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, select
 
 from bucket_governance.db.engine import lock_ledger
 from bucket_governance.db.tables import ledger_entries
-from bucket_governance.ledger.chain import EntryDraft, append_entries, ledger_head
+from bucket_governance.ledger.governance import append_governance_action, governance_draft
 from bucket_governance.policy import ActorKind, LoadedPolicy, Operation
 
 L = ledger_entries.c
@@ -95,22 +95,20 @@ def approve_policy(
         previous = last_approval(conn)
         if refusal is None and previous is not None and previous.fingerprint == policy.fingerprint:
             return ApprovalOutcome(policy.fingerprint, recorded=False, seq=previous.seq)
-        details: dict[str, Any] = {"action": APPROVE_ACTION, "fingerprint": policy.fingerprint}
+        details: dict[str, Any] = {"fingerprint": policy.fingerprint}
         if basis:
             details["basis"] = basis
         if previous is not None:
             details["previous_fingerprint"] = previous.fingerprint
-        draft = EntryDraft(
-            operation=Operation.GOVERNANCE_ACTION.value,
-            decision="DENY" if refusal else "ALLOW",
-            reasons=(refusal,) if refusal else (),
+        draft = governance_draft(
+            APPROVE_ACTION,
             actor_id=actor_id,
-            integration_id=None,
             product_id=None,
             policy_fingerprint=policy.fingerprint,
             details=details,
+            refusal=refusal,
         )
-        (entry,) = append_entries(conn, [draft], [at_us], head=ledger_head(conn))
+        entry = append_governance_action(conn, draft, at_us)
     return ApprovalOutcome(policy.fingerprint, recorded=refusal is None, seq=entry.seq, refusal=refusal)
 
 

@@ -21,8 +21,9 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from bucket_governance.db.engine import lock_ledger
 from bucket_governance.db.tables import gate_controls
-from bucket_governance.ledger.chain import EntryDraft, append_entries, ledger_head
-from bucket_governance.policy import LoadedPolicy, Operation
+from bucket_governance.ledger.chain import EntryDraft
+from bucket_governance.ledger.governance import append_governance_action, governance_draft
+from bucket_governance.policy import LoadedPolicy
 
 KINDS = ("freeze_actor", "halt_product", "legal_hold", "quarantine", "throttle", "pin_policy")
 G = gate_controls.c
@@ -54,19 +55,14 @@ def _now() -> int:
 
 
 def _draft(policy: LoadedPolicy, action: str, spec: ControlSpec, actor: str, extra: dict[str, Any]) -> EntryDraft:
-    details = {"action": action, "kind": spec.kind, "subject": spec.subject, **extra}
-    return EntryDraft(
-        operation=Operation.GOVERNANCE_ACTION.value,
-        decision="ALLOW",
-        reasons=(),
+    on_artifact = spec.kind in ("quarantine", "legal_hold") and spec.subject != spec.product_id
+    return governance_draft(
+        action,
         actor_id=actor,
-        integration_id=None,
         product_id=spec.product_id,
         policy_fingerprint=policy.fingerprint,
-        artifact_id=spec.subject
-        if spec.kind in ("quarantine", "legal_hold") and spec.subject != spec.product_id
-        else None,
-        details=details,
+        details={"kind": spec.kind, "subject": spec.subject, **extra},
+        artifact_id=spec.subject if on_artifact else None,
     )
 
 
@@ -90,9 +86,7 @@ def place_control(
             )
         at = _now()
         extra = {"reason": reason, "incident_id": incident_id, "parameters": spec.parameters or {}}
-        (entry,) = append_entries(
-            conn, [_draft(policy, "place_control", spec, actor, extra)], [at], head=ledger_head(conn)
-        )
+        entry = append_governance_action(conn, _draft(policy, "place_control", spec, actor, extra), at)
         result = conn.execute(
             insert(gate_controls).values(
                 kind=spec.kind,
@@ -119,9 +113,7 @@ def lift_control(
             return None
         at = _now()
         extra = {"reason": reason, "incident_id": incident_id, "control_id": existing.control_id}
-        (entry,) = append_entries(
-            conn, [_draft(policy, "lift_control", spec, actor, extra)], [at], head=ledger_head(conn)
-        )
+        entry = append_governance_action(conn, _draft(policy, "lift_control", spec, actor, extra), at)
         conn.execute(
             update(gate_controls)
             .where(G.control_id == existing.control_id)
@@ -153,17 +145,9 @@ def record_action(
     engine: Engine, policy: LoadedPolicy, action: str, *, actor: str, product_id: str | None, details: dict[str, Any]
 ) -> int:
     """A governance action that changes no gate state (a decision, an evidence anchor): a ledger entry only."""
-    draft = EntryDraft(
-        operation=Operation.GOVERNANCE_ACTION.value,
-        decision="ALLOW",
-        reasons=(),
-        actor_id=actor,
-        integration_id=None,
-        product_id=product_id,
-        policy_fingerprint=policy.fingerprint,
-        details={"action": action, **details},
+    draft = governance_draft(
+        action, actor_id=actor, product_id=product_id, policy_fingerprint=policy.fingerprint, details=details
     )
     with engine.begin() as conn:
         lock_ledger(conn)
-        (entry,) = append_entries(conn, [draft], [_now()], head=ledger_head(conn))
-    return entry.seq
+        return append_governance_action(conn, draft, _now()).seq

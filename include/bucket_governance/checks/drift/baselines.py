@@ -21,8 +21,8 @@ from bucket_governance.checks.drift.frame import FieldStats, load_windows
 from bucket_governance.db.engine import lock_ledger
 from bucket_governance.db.tables_drift import drift_baselines
 from bucket_governance.errors import InvalidInputError, NotFoundError, RequestDeniedError
-from bucket_governance.ledger.chain import EntryDraft, append_entries, ledger_head
-from bucket_governance.policy import LoadedPolicy, Operation
+from bucket_governance.ledger.governance import append_governance_action, governance_draft
+from bucket_governance.policy import LoadedPolicy
 
 B = drift_baselines.c
 
@@ -252,26 +252,21 @@ def _refusal(policy: LoadedPolicy, product_id: str, actor_id: str) -> str | None
 def _append_approval(
     conn: Connection, policy: LoadedPolicy, proposal: Baseline, actor_id: str, refusal: str | None
 ) -> Any:
-    head = ledger_head(conn)
     details = {
-        "action": "approve_baseline",
         "baseline_id": proposal.baseline_id,
         "artifact_class": proposal.artifact_class,
         "version": proposal.version,
         "fields_sha256": proposal.fields_sha256,
     }
-    draft = EntryDraft(
-        operation=Operation.GOVERNANCE_ACTION.value,
-        decision="DENY" if refusal else "ALLOW",
-        reasons=(refusal,) if refusal else (),
+    draft = governance_draft(
+        "approve_baseline",
         actor_id=actor_id,
-        integration_id=None,
         product_id=proposal.product_id,
         policy_fingerprint=policy.fingerprint,
         details=details,
+        refusal=refusal,
     )
-    (entry,) = append_entries(conn, [draft], [_now_us()], head=head)
-    return entry
+    return append_governance_action(conn, draft, _now_us())
 
 
 def _make_current(conn: Connection, proposal: Baseline, actor_id: str, at_us: int, seq: int) -> None:
