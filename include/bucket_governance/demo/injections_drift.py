@@ -8,33 +8,17 @@ gate (the gate checks sizes and lanes, not metadata shape): finding them is the 
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from sqlalchemy import select
 
 from bucket_governance.bucket.requests import CreateRequest
-from bucket_governance.db.tables import artifact_versions
 from bucket_governance.demo.injection_context import InjectionContext, InjectionTarget
 from bucket_governance.demo.injections import injection
+from bucket_governance.demo.injections_t1 import latest_metadata
 
 RENAMED = ("duration_ms", "length_ms")  # ai_avatar renames this field …
 RETYPED = "external_bytes"  # … and starts sending this integer as a string
 OPTIONAL_FIELD = "trigger"  # workflow adds this field to some of its traces (additive)
 BREAKING_VERSIONS = 4
 ADDITIVE_VERSIONS = 3
-
-
-def _latest_metadata(ctx: InjectionContext, product_id: str) -> dict[str, Any]:
-    av = artifact_versions.c
-    query = (
-        select(av.metadata)
-        .where(av.product_id == product_id)
-        .order_by(av.created_at_us.desc(), av.artifact_id.desc())
-        .limit(1)
-    )
-    with ctx.engine.connect() as conn:
-        text = conn.execute(query).scalar()
-    return dict(json.loads(text)) if text else {}
 
 
 @injection(
@@ -50,7 +34,7 @@ def _latest_metadata(ctx: InjectionContext, product_id: str) -> dict[str, Any]:
     also_fires=("T3.new_required_field", "T3.type_change"),  # a rename adds a field as it removes one
 )
 def _avatar_schema_break(ctx: InjectionContext) -> InjectionTarget:
-    template = _latest_metadata(ctx, "ai_avatar")
+    template = latest_metadata(ctx, "ai_avatar")
     for n in range(1, BREAKING_VERSIONS + 1):
         metadata = {k: v for k, v in template.items() if k != RENAMED[0]}
         metadata[RENAMED[1]] = template.get(RENAMED[0], 1000 * n)
@@ -86,7 +70,7 @@ def _avatar_schema_break(ctx: InjectionContext) -> InjectionTarget:
     expected_decision="ALLOW",
 )
 def _workflow_optional_field(ctx: InjectionContext) -> InjectionTarget:
-    template = _latest_metadata(ctx, "workflow")
+    template = latest_metadata(ctx, "workflow")
     for n in range(1, ADDITIVE_VERSIONS + 1):
         run_id = f"run-drift-{n:03d}"
         metadata = {**template, "run_id": run_id}
