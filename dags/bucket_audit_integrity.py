@@ -20,6 +20,11 @@ window (pipeline `audit_integrity`), its problems in `integrity_problems`, and T
 * **Tampering** → fails at once without retries; the findings name the sequence numbers, artifact
   versions and expected vs found hashes (`bucket-gov findings list`).
 * **Database unreachable** → ordinary task failure, retried twice.
+* **Playbooks**: whatever the verification's outcome, `plan_playbook_starts` (trigger rule `all_done`)
+  reads the open T8 / `T5.direct_db_access` findings the run of this window recorded and starts F7 (one
+  legal case per run, scoped to the affected products) / F1 (the actor of the affected entry) with
+  prefilled forms — once: not while an incident of that playbook + subject is open, never twice for one
+  finding. `fail_on_tampering` then keeps the DAG run failed.
 
 A manual run may set `since` / `until` in the trigger form to record its run over another window.
 
@@ -34,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import DAG, Asset, CronTriggerTimetable
 
 from bucket_governance_airflow.operators.integrity import AuditIntegrityOperator
+from bucket_governance_airflow.operators.playbook_starts import UpstreamFailedOperator, add_playbook_starts
 from bucket_governance_airflow.windows import window_params
 
 AUDIT_INTEGRITY = Asset(name="bucket_governance.audit_integrity", uri="x-bucket-governance://audit-integrity")
@@ -55,4 +61,12 @@ with DAG(
     tags=["bucket-governance", "audit-integrity"],
     params=window_params(),
 ):
-    AuditIntegrityOperator(task_id="verify_ledger_chain", outlets=[AUDIT_INTEGRITY])
+    verify = AuditIntegrityOperator(task_id="verify_ledger_chain", outlets=[AUDIT_INTEGRITY])
+    # Tampering fails `verify` (no XCom): the starts are planned from the findings its run recorded, after it
+    # whatever its state; `verify` is then no leaf, so a one_failed leaf keeps the DAG run failed.
+    verify >> add_playbook_starts("audit_integrity", trigger_rule="all_done")
+    verify >> UpstreamFailedOperator(
+        task_id="fail_on_tampering",
+        trigger_rule="one_failed",  # AirflowFailException: never retried
+        reason="verify_ledger_chain failed: see its log and `bucket-gov findings list` (playbooks were started).",
+    )

@@ -13,6 +13,9 @@ projection row per limit — re-running a day rewrites the same rows.
 * The task returns a small summary (status per limit, breaches within 12 months, `f8_candidates`) and
   emits it on the `bucket_governance.capacity` Asset; one PNG per product and one for the total go to
   `$BUCKET_GOV_VAR_DIR/capacity/`.
+* A CRITICAL limit of a product starts the F8 playbook (`bucket_playbook_f8`, halts that product's writes
+  only) with a prefilled form — once: not while an F8 incident of that product is open, never twice for one
+  run of a day (run id `autostart__capacity.<run_id>.<product>`). The total's limits start nothing.
 * WARNING / CRITICAL limits are results, not failures (run status `findings`); see docs/capacity.md.
 * Database unreachable → ordinary task failure, retried twice.
 
@@ -26,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import DAG, Asset, CronTriggerTimetable
 
 from bucket_governance_airflow.operators.capacity import CapacityProjectionOperator
+from bucket_governance_airflow.operators.playbook_starts import add_playbook_starts
 
 CAPACITY = Asset(name="bucket_governance.capacity", uri="x-bucket-governance://capacity")
 
@@ -45,4 +49,5 @@ with DAG(
     },
     tags=["bucket-governance", "capacity-projection"],
 ):
-    CapacityProjectionOperator(task_id="project_capacity", outlets=[CAPACITY])
+    projection = CapacityProjectionOperator(task_id="project_capacity", outlets=[CAPACITY])
+    add_playbook_starts("capacity_projection", projection.output)  # f8_candidates → F8 (none: skipped)

@@ -10,6 +10,9 @@ summary task that emits the `bucket_governance.schema_drift` Asset event.
   `drift_results` rows: re-running a window replaces them; findings are upserted by fingerprint.
 * Drift → T3 findings (`new_required_field`, `type_change`, `field_removal`), each classified additive or
   breaking, with first/last seen of the offending versions; playbook F10.
+* Drift starts the F10 playbook (`bucket_playbook_f10`) for the drifting product, its form prefilled with
+  the artifact class, the drifting fields and the sample artifact ids of the findings — once: not while an
+  F10 incident of that product is open, never twice for one finding (run id `autostart__<finding_id>`).
 * Baselines change only by approval: `bucket-gov drift baseline --product P --class C --approve --actor A`.
   This DAG never proposes or approves one.
 * Data Docs: `$BUCKET_GOV_VAR_DIR/gx/<product>/gx/uncommitted/data_docs/local_site/index.html`.
@@ -28,6 +31,7 @@ from bucket_governance_airflow.operators.drift import (
     SchemaDriftOperator,
     SchemaDriftSummaryOperator,
 )
+from bucket_governance_airflow.operators.playbook_starts import add_playbook_starts
 from bucket_governance_airflow.windows import window_params
 
 SCHEMA_DRIFT = Asset(name="bucket_governance.schema_drift", uri="x-bucket-governance://schema-drift")
@@ -46,4 +50,5 @@ with DAG(
 ):
     products = DriftProductsOperator(task_id="list_products")
     checks = SchemaDriftOperator.partial(task_id="check_product").expand(product_id=products.output)
-    SchemaDriftSummaryOperator(task_id="summarize", summaries=checks.output, outlets=[SCHEMA_DRIFT])
+    summary = SchemaDriftSummaryOperator(task_id="summarize", summaries=checks.output, outlets=[SCHEMA_DRIFT])
+    add_playbook_starts("schema_drift", summary.output)  # T3 findings → F10, de-duplicated (none: skipped)

@@ -21,14 +21,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Asset, CronTriggerTimetable
 
-from bucket_governance_airflow.operators.threat_scan import (
-    PlaybookStartsOperator,
-    ThreatScanOperator,
-    ThreatScanSummaryOperator,
-)
+from bucket_governance_airflow.operators.playbook_starts import add_playbook_starts
+from bucket_governance_airflow.operators.threat_scan import ThreatScanOperator, ThreatScanSummaryOperator
 from bucket_governance_airflow.windows import window_params
 
 THREAT_SCAN = Asset(name="bucket_governance.threat_scan", uri="x-bucket-governance://threat-scan")
@@ -48,5 +44,4 @@ with DAG(
     scans = ThreatScanOperator.partial(task_id="scan_threat").expand(threat=THREATS)
     summary = ThreatScanSummaryOperator(task_id="summarize", summaries=scans.output, outlets=[THREAT_SCAN])
     # One playbook run per critical finding's playbook + subject, with its form prefilled (none: no task).
-    starts = PlaybookStartsOperator(task_id="plan_playbook_starts", summary=summary.output)
-    TriggerDagRunOperator.partial(task_id="start_playbooks", skip_when_already_exists=True).expand_kwargs(starts.output)
+    add_playbook_starts("threat_scan", summary.output)

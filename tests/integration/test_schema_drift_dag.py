@@ -82,7 +82,8 @@ def test_one_mapped_check_per_product_finds_the_drift_and_a_rerun_does_not_dupli
     gurukul = returned(second, "check_product", map_index=2)
     assert (first.state, second.state) == ("success", "success")
     assert sorted(i for (task, i) in states if task == "check_product") == list(range(5))
-    assert set(states.values()) == {"success"}
+    # start_playbooks is mapped over the F10 starts still to make: the first run queued one, the rerun none.
+    assert {s for (task, _), s in states.items() if task != "start_playbooks"} == {"success"}
     assert summary["products"]["gurukul"] == "findings" and summary["changes"] == 1
     assert gurukul["changes"] == [
         {"artifact_class": "ContentArtifact", "field": "revision", "change": "type_change", "class": "breaking"}

@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from bucket_governance_airflow.hooks.governance_db import DEFAULT_CONN_ID, BucketGovernanceHook
+from bucket_governance_airflow.operators.playbook_starts import PlaybookStartsOperator
 from bucket_governance_airflow.windows import requested_window_us
+
+__all__ = ["PlaybookStartsOperator", "ThreatScanOperator", "ThreatScanSummaryOperator"]  # starts: kept importable
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -92,41 +95,3 @@ class ThreatScanSummaryOperator(BaseOperator):
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = summary
         return summary
-
-
-class PlaybookStartsOperator(BaseOperator):
-    """The playbook runs the critical findings call for: ``{"trigger_dag_id", "trigger_run_id", "conf"}`` each.
-
-    Forms are prefilled from the finding and de-duplicated by incident (``incidents.autostart.plan_starts``);
-    the list feeds a mapped ``TriggerDagRunOperator``.
-
-    :param summary: the ``ThreatScanSummaryOperator`` result (an XComArg), whose ``critical_findings`` it reads.
-    """
-
-    template_fields: Sequence[str] = ("summary", "conn_id")
-
-    def __init__(self, *, summary: Any, conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.summary = summary
-        self.conn_id = conn_id
-
-    def execute(self, context: Context) -> list[dict[str, Any]]:
-        from bucket_governance.incidents.autostart import plan_starts
-        from bucket_governance.policy import load_policy
-        from bucket_governance.results.findings import get_finding
-        from bucket_governance.settings import get_settings
-
-        hook = BucketGovernanceHook(conn_id=self.conn_id)
-        try:
-            engine = hook.get_engine()
-            with engine.connect() as conn:
-                critical = [get_finding(conn, fid) for fid in self.summary["critical_findings"]]
-            starts = plan_starts(engine, load_policy(get_settings().policy_dir), critical)
-        finally:
-            hook.dispose()
-        # A run already triggered for the finding but not yet run has opened no incident: skip it here too.
-        ti = context["ti"]
-        starts = [s for s in starts if not ti.get_dr_count(s["trigger_dag_id"], run_ids=[s["trigger_run_id"]])]
-        for start in starts:
-            self.log.warning("Starting %s for finding %s", start["trigger_dag_id"], start["conf"]["finding_id"])
-        return starts
