@@ -42,18 +42,21 @@ class HitlAnswerer(threading.Thread):
         super().__init__(daemon=True)
         self.dag_id, self.option, self.answered = dag_id, option, False
         self.error: BaseException | None = None
+        self.done = threading.Event()  # set once dag.test() has returned
 
     def run(self) -> None:
+        # Keep answering every waiting `decide` of this DAG until the run under test is over: answering only the
+        # first one seen could pick a stale task instance and leave the real run blocked (dag.test() would hang).
         deadline = time.monotonic() + ANSWER_TIMEOUT_S
         try:
-            while time.monotonic() < deadline:
+            while not self.done.is_set() and time.monotonic() < deadline:
                 if self._answer():
                     self.answered = True
-                    return
                 time.sleep(0.2)
         except BaseException as exc:  # reported by run_playbook; the run must still end
             self.error = exc
-        self._fail_waiting()
+        if not self.done.is_set():
+            self._fail_waiting()
 
     def _waiting(self, session: Any) -> Any:
         from airflow.models.taskinstance import TaskInstance
@@ -95,16 +98,20 @@ class HitlAnswerer(threading.Thread):
         from airflow.utils.state import TaskInstanceState
 
         with create_session() as session:
-            ti = self._waiting(session)
-            if ti is not None:
+            while (ti := self._waiting(session)) is not None:
                 ti.state = TaskInstanceState.FAILED
+                session.flush()
 
 
 def run_playbook(dag: DAG, conf: dict[str, Any], option: str | None) -> Any:
     answerer = HitlAnswerer(dag.dag_id, option) if option else None
     if answerer:
         answerer.start()
-    dag_run = dag.test(run_conf=conf)
+    try:
+        dag_run = dag.test(run_conf=conf)
+    finally:
+        if answerer:
+            answerer.done.set()
     if answerer:
         answerer.join(timeout=ANSWER_TIMEOUT_S + 5)
         assert answerer.error is None, f"answering the HITL task failed: {answerer.error!r}"
