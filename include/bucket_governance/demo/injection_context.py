@@ -7,12 +7,16 @@ the clean part of the history is the same with and without injections (only sequ
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import select
 
 from bucket_governance.bucket.requests import AccessRequest, CreateRequest, Outcome
+from bucket_governance.db.tables import artifact_versions
 from bucket_governance.demo.manifest import Incident
 from bucket_governance.demo.timeline import SECOND_US, SimulatedClock, Timeline
 
@@ -85,8 +89,14 @@ class InjectionContext:
     artifact_ids: list[str] = field(default_factory=list)
     times_us: list[int] = field(default_factory=list)
 
+    @property
+    def last_time_us(self) -> int:
+        """The latest time this injection has claimed (its band's start before the first): what a request
+        built now says it was made at, before ``create`` claims the next time for its ledger entry."""
+        return self.times_us[-1] if self.times_us else self.start_us
+
     def next_time(self) -> int:
-        previous = self.times_us[-1] if self.times_us else self.start_us
+        previous = self.last_time_us
         at_us = previous + self.rng.randrange(*self.step_us)
         if at_us >= self.end_us:
             raise RuntimeError("an injection ran past its quiet band; give it fewer entries or a shorter step")
@@ -112,6 +122,20 @@ class InjectionContext:
         self.artifact_ids += [a for a in artifact_ids if a not in self.artifact_ids]
         self.direct_seqs += list(seqs)
         return at_us
+
+    def latest_metadata(self, product_id: str) -> dict[str, Any]:
+        """The newest stored metadata of a product: a write that copies it looks like the clean history
+        (the schema-drift rules see nothing new)."""
+        av = artifact_versions.c
+        query = (
+            select(av.metadata)
+            .where(av.product_id == product_id)
+            .order_by(av.created_at_us.desc(), av.artifact_id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            text = conn.execute(query).scalar()
+        return dict(json.loads(text)) if text else {}
 
     def clean_artifacts(self, product_id: str, kind: str | None = None) -> list[ArtifactRecord]:
         """What the clean history of ``product_id`` holds so far (oldest first), optionally of one kind."""

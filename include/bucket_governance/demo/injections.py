@@ -122,7 +122,7 @@ def _unapproved_integration_write(ctx: InjectionContext) -> InjectionTarget:
             payload=json.dumps(trace, sort_keys=True).encode(),
             metadata={"workflow": "legacy-export", "run_id": "legacy-0001", "status": "succeeded"},
             provenance={"source": "workflow.legacy-sync", "intent": "mirror a legacy export run", "parents": []},
-            claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+            claimed_at_us=ctx.last_time_us,
         )
     )
     return InjectionTarget("workflow", "workflow.legacy-sync", "integration")
@@ -156,7 +156,7 @@ def _version_conflict_burst(ctx: InjectionContext) -> InjectionTarget:
                 payload=json.dumps(body, sort_keys=True).encode(),
                 metadata={"kind": "lesson", "revision": stale + 1, "revision_note": "concurrent edit"},
                 provenance={"source": "gurukul.authoring", "intent": "revise the lesson", "parents": []},
-                claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+                claimed_at_us=ctx.last_time_us,
             )
         )
     return InjectionTarget("gurukul", artifact_id, "artifact")

@@ -12,7 +12,6 @@ import json
 from bucket_governance.bucket.requests import CreateRequest
 from bucket_governance.demo.injection_context import InjectionContext, InjectionTarget
 from bucket_governance.demo.injections import injection
-from bucket_governance.demo.injections_t1 import latest_metadata
 
 RENAMED = ("duration_ms", "length_ms")  # ai_avatar renames this field …
 RETYPED = "external_bytes"  # … and starts sending this integer as a string
@@ -34,7 +33,7 @@ ADDITIVE_VERSIONS = 3
     also_fires=("T3.new_required_field", "T3.type_change"),  # a rename adds a field as it removes one
 )
 def _avatar_schema_break(ctx: InjectionContext) -> InjectionTarget:
-    template = latest_metadata(ctx, "ai_avatar")
+    template = ctx.latest_metadata("ai_avatar")
     for n in range(1, BREAKING_VERSIONS + 1):
         metadata = {k: v for k, v in template.items() if k != RENAMED[0]}
         metadata[RENAMED[1]] = template.get(RENAMED[0], 1000 * n)
@@ -55,7 +54,7 @@ def _avatar_schema_break(ctx: InjectionContext) -> InjectionTarget:
                     "intent": "render a clip with the new exporter",
                     "parents": [],
                 },
-                claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+                claimed_at_us=ctx.last_time_us,
             )
         ).raise_if_denied()
     return InjectionTarget("ai_avatar", "ai_avatar", "product")
@@ -70,7 +69,7 @@ def _avatar_schema_break(ctx: InjectionContext) -> InjectionTarget:
     expected_decision="ALLOW",
 )
 def _workflow_optional_field(ctx: InjectionContext) -> InjectionTarget:
-    template = latest_metadata(ctx, "workflow")
+    template = ctx.latest_metadata("workflow")
     for n in range(1, ADDITIVE_VERSIONS + 1):
         run_id = f"run-drift-{n:03d}"
         metadata = {**template, "run_id": run_id}
@@ -87,7 +86,7 @@ def _workflow_optional_field(ctx: InjectionContext) -> InjectionTarget:
                 payload=json.dumps({"run_id": run_id, "steps": []}, sort_keys=True).encode(),
                 metadata=metadata,
                 provenance={"source": "workflow.runner", "intent": "record a manually triggered run", "parents": []},
-                claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+                claimed_at_us=ctx.last_time_us,
             )
         ).raise_if_denied()
     return InjectionTarget("workflow", "workflow", "product")

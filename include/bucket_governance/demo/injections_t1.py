@@ -6,33 +6,15 @@ their payloads stay tiny unless size is the point, so only the one T1 rule each 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from sqlalchemy import select
-
 from bucket_governance.bucket.requests import CreateRequest
-from bucket_governance.db.tables import artifact_versions
 from bucket_governance.demo.injection_context import InjectionContext, InjectionTarget
 from bucket_governance.demo.injections import injection
 
 SECOND_US = 1_000_000
 RATE_MARGIN = 100  # writes above the product's safe rate in the bucket: a clear flood, not a rounding question
 LARGE_MARGIN = 64 * 1024  # bytes above the large-artifact floor
-
-
-def latest_metadata(ctx: InjectionContext, product_id: str) -> dict[str, Any]:
-    """The newest stored metadata of a product: a write that copies it looks like the clean history."""
-    av = artifact_versions.c
-    query = (
-        select(av.metadata)
-        .where(av.product_id == product_id)
-        .order_by(av.created_at_us.desc(), av.artifact_id.desc())
-        .limit(1)
-    )
-    with ctx.engine.connect() as conn:
-        text = conn.execute(query).scalar()
-    return dict(json.loads(text)) if text else {}
 
 
 def _flood_times(ctx: InjectionContext, count: int, bucket_us: int) -> list[int]:
@@ -60,7 +42,7 @@ def _autosave_flood(ctx: InjectionContext) -> InjectionTarget:
     rate = ctx.policy.products["gurukul"].write_rate_per_second or ctx.policy.limits.writes_per_second.safe or 1
     count = int(rate * seconds) + RATE_MARGIN
     times = _flood_times(ctx, count, seconds * SECOND_US)
-    metadata = latest_metadata(ctx, "gurukul")
+    metadata = ctx.latest_metadata("gurukul")
     artifact_id = "gurukul-autosave-draft"
     requests = [
         CreateRequest(
@@ -108,9 +90,9 @@ def _oversized_trace(ctx: InjectionContext) -> InjectionTarget:
             owner_id="workflow.owner",
             artifact_id="workflow-debug-dump-0001",
             payload=payload,
-            metadata=latest_metadata(ctx, "workflow"),
+            metadata=ctx.latest_metadata("workflow"),
             provenance={"source": "workflow.runner", "intent": "keep a full debug dump of a run", "parents": []},
-            claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+            claimed_at_us=ctx.last_time_us,
         )
     ).raise_if_denied()
     return InjectionTarget("workflow", "workflow", "product")
@@ -150,7 +132,7 @@ def _metadata_bomb(ctx: InjectionContext) -> InjectionTarget:
                 payload=b'{"turn":"hello"}',
                 metadata=metadata,
                 provenance={"source": "ai_assistant.chat", "intent": "store a turn", "parents": []},
-                claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+                claimed_at_us=ctx.last_time_us,
             )
         )
     return InjectionTarget("ai_assistant", "ai_assistant", "product")

@@ -51,7 +51,7 @@ def _write(ctx: InjectionContext, product_id: str, actor: str, artifact_id: str,
             payload=json.dumps({"injected": artifact_id}, sort_keys=True).encode(),
             metadata=metadata,
             provenance=provenance,
-            claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+            claimed_at_us=ctx.last_time_us,
         )
     ).raise_if_denied()
 
@@ -95,7 +95,7 @@ def _phantom_parent(ctx: InjectionContext) -> InjectionTarget:
 )
 def _provenance_clock_claim(ctx: InjectionContext) -> InjectionTarget:
     artifact_id = "workflow-replayed-00000001"
-    started = (ctx.times_us[-1] if ctx.times_us else ctx.start_us) - CLAIMED_SHIFT_US
+    started = (ctx.last_time_us) - CLAIMED_SHIFT_US
     provenance = {
         "source": "workflow.runner",
         "intent": "replay a run from an offline runner",

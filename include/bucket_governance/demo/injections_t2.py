@@ -12,7 +12,6 @@ import json
 from bucket_governance.bucket.requests import CreateRequest
 from bucket_governance.demo.injection_context import InjectionContext, InjectionTarget
 from bucket_governance.demo.injections import injection
-from bucket_governance.demo.injections_t1 import latest_metadata
 
 HOUR_US = 3600 * 1_000_000
 BACKDATE_US = 6 * HOUR_US  # far beyond the tolerance (default 300 s)
@@ -38,9 +37,9 @@ def _forged_owner_write(ctx: InjectionContext) -> InjectionTarget:
             owner_id="gurukul.owner",
             artifact_id="workflow-forged-0001",
             payload=json.dumps(trace, sort_keys=True).encode(),
-            metadata=latest_metadata(ctx, "workflow"),
+            metadata=ctx.latest_metadata("workflow"),
             provenance={"source": "workflow.runner", "intent": "record a run", "parents": []},
-            claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+            claimed_at_us=ctx.last_time_us,
         )
     )
     return InjectionTarget("workflow", "workflow.service", "actor")
@@ -56,7 +55,7 @@ def _forged_owner_write(ctx: InjectionContext) -> InjectionTarget:
     expected_decision="ALLOW",
 )
 def _backdated_decision(ctx: InjectionContext) -> InjectionTarget:
-    at_us = ctx.times_us[-1] if ctx.times_us else ctx.start_us
+    at_us = ctx.last_time_us
     ctx.create(
         CreateRequest(
             actor_id="enforcement.engineer",
@@ -66,7 +65,7 @@ def _backdated_decision(ctx: InjectionContext) -> InjectionTarget:
             owner_id="enforcement.owner",
             artifact_id="enforcement-backdated-0001",
             payload=b'{"outcome":"cleared"}',
-            metadata=latest_metadata(ctx, "enforcement"),
+            metadata=ctx.latest_metadata("enforcement"),
             provenance={"source": "enforcement.console", "intent": "record a review decision", "parents": []},
             claimed_at_us=at_us - BACKDATE_US,
         )

@@ -21,7 +21,6 @@ from bucket_governance.db.engine import lock_ledger
 from bucket_governance.db.tables import artifact_versions, payloads, product_usage
 from bucket_governance.demo.injection_context import InjectionContext, InjectionTarget
 from bucket_governance.demo.injections import injection
-from bucket_governance.demo.injections_t1 import latest_metadata
 from bucket_governance.ledger.canonical import sha256_hex
 from bucket_governance.ledger.chain import EntryDraft, append_entries, ledger_head
 
@@ -39,9 +38,9 @@ def _lesson(ctx: InjectionContext, artifact_id: str, actor: str, expected: int |
         artifact_id=artifact_id,
         expected_version=expected,
         payload=json.dumps({"body": text}, sort_keys=True).encode(),
-        metadata=latest_metadata(ctx, "gurukul"),
+        metadata=ctx.latest_metadata("gurukul"),
         provenance={"source": "gurukul.authoring", "intent": "publish a lesson revision", "parents": []},
-        claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+        claimed_at_us=ctx.last_time_us,
     )
 
 

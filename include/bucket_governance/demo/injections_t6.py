@@ -79,7 +79,7 @@ def _ai_pressure_on_lesson(ctx: InjectionContext) -> InjectionTarget:
                 payload=json.dumps({"rewrite_of": artifact_id, "by": product_id}, sort_keys=True).encode(),
                 metadata={"kind": "rewrite", "target": artifact_id},
                 provenance={"source": f"{product_id}.agent", "intent": "improve the lesson", "parents": []},
-                claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+                claimed_at_us=ctx.last_time_us,
             )
         )
     return InjectionTarget("gurukul", artifact_id, "artifact")

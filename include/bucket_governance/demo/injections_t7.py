@@ -33,7 +33,7 @@ def _avatar_stores_conversation(ctx: InjectionContext) -> InjectionTarget:
             payload=json.dumps(transcript, sort_keys=True).encode(),
             metadata={"kind": "turn", "language": "en"},
             provenance={"source": "ai_avatar.service", "intent": "keep the avatar's chat", "parents": []},
-            claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+            claimed_at_us=ctx.last_time_us,
         )
     )
     return InjectionTarget("ai_avatar", "ai_avatar.gateway", "integration")
@@ -63,7 +63,7 @@ def _workflow_claims_decision_id(ctx: InjectionContext) -> InjectionTarget:
             payload=json.dumps({"run_id": "collide-0001", "steps": []}, sort_keys=True).encode(),
             metadata={"workflow": "decision-replay", "run_id": "collide-0001", "status": "succeeded"},
             provenance={"source": "workflow.runner", "intent": "replay a decision", "parents": []},
-            claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+            claimed_at_us=ctx.last_time_us,
         )
     )
     return InjectionTarget("workflow", artifact_id, "artifact")

@@ -100,7 +100,7 @@ def _unknown_owner_write(ctx: InjectionContext) -> InjectionTarget:
             payload=json.dumps({"title": "imported lesson", "body": "…"}, sort_keys=True).encode(),
             metadata={},
             provenance={"source": "gurukul.import", "intent": "import the board's curriculum", "parents": []},
-            claimed_at_us=ctx.times_us[-1] if ctx.times_us else ctx.start_us,
+            claimed_at_us=ctx.last_time_us,
         )
     )
     return InjectionTarget("gurukul", artifact_id, "artifact")
