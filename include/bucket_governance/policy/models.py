@@ -165,6 +165,9 @@ class ThreatThresholds(Frozen):
     concurrent_writes_min_writers: int = Field(ge=2)
     repeated_escalation_requests: int = Field(ge=1)
     pressure_min_actors: int = Field(ge=2)
+    pressure_trend_slices: int = Field(default=4, ge=2, le=24, description="equal slices of the scan window")
+    pressure_trend_min_last: int = Field(default=5, ge=1, description="refusals in the last slice")
+    pressure_trend_growth: float = Field(default=2.0, ge=1, description="last slice vs first slice")
     cross_product_reads: int = Field(ge=1)
 
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from bucket_governance.checks.threats.context import Hit
 from bucket_governance.policy import Operation
-from tests.unit.threats.conftest import RuleBench, subjects
+from tests.unit.threats.conftest import MINUTE, T0, RuleBench, subjects
 
 pytestmark = pytest.mark.unit
 
@@ -84,3 +85,65 @@ def test_pressure_pattern_silent_with_two_ai_actors_or_with_other_targets(bench:
     _claim(bench, "ai_avatar", "MediaArtifact", "lesson-2")
 
     assert subjects(bench.scan("T6.pressure_pattern"), "T6.pressure_pattern") == []
+
+
+# -- T6.pressure_pattern, rising form (pressure_trend_slices = 4, _min_last = 5, _growth = 2.0) -------------------
+
+TREND_WINDOW = 40 * MINUTE  # four 10-minute slices
+AGENTS = (("ai_assistant", "ConversationArtifact"), ("workflow", "ExecutionTrace"), ("enforcement", "DecisionArtifact"))
+
+
+def _push(bench: RuleBench, counts: list[int], agents: int = 1) -> None:
+    """``counts[i]`` refused claims on lesson-1 in the i-th slice of [T0, T0 + 40 min), taken in turn by ``agents``."""
+    bench.store.create(bench.lesson())
+    turn = 0
+    for i, refusals in enumerate(counts):
+        bench.clock.now_us = T0 + i * TREND_WINDOW // len(counts) + MINUTE
+        for _ in range(refusals):
+            _claim(bench, *AGENTS[turn % agents], "lesson-1")
+            turn += 1
+            bench.clock.advance(5)
+
+
+def _pressure_hits(bench: RuleBench) -> list[Hit]:
+    result = bench.scan("T6.pressure_pattern", start_us=T0, end_us=T0 + TREND_WINDOW)
+    return [h for o in result.outcomes if o.rule_id == "T6.pressure_pattern" for h in o.hits]
+
+
+def test_pressure_pattern_fires_on_one_ai_actor_whose_refusals_rise_slice_after_slice(bench: RuleBench) -> None:
+    _push(bench, [2, 3, 3, 5])
+
+    (hit,) = _pressure_hits(bench)
+
+    assert (hit.subject, hit.product_id, hit.count) == ("lesson-1", "gurukul", 13)
+    assert hit.evidence["forms"] == ["rising_trend"]  # one actor: the many-actors form alone would stay silent
+    assert hit.evidence["ai_actors"] == ["ai_assistant.agent"]
+    assert hit.evidence["slice_counts"] == [2, 3, 3, 5]
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        pytest.param([5, 5, 5, 5], id="flat"),
+        pytest.param([1, 2, 3, 4], id="rising-but-last-slice-under-the-minimum"),
+        pytest.param([2, 0, 4, 6], id="gap-slice"),
+        pytest.param([0, 2, 4, 6], id="empty-first-slice"),
+        pytest.param([2, 4, 3, 6], id="one-fall"),
+        pytest.param([3, 4, 5, 5], id="last-under-twice-the-first"),
+    ],
+)
+def test_pressure_pattern_silent_on_refusals_that_do_not_rise_steadily(bench: RuleBench, counts: list[int]) -> None:
+    _push(bench, counts)
+
+    assert _pressure_hits(bench) == []
+
+
+def test_pressure_pattern_gives_one_hit_when_a_target_shows_both_forms(bench: RuleBench) -> None:
+    _push(bench, [2, 3, 4, 6], agents=3)
+
+    (hit,) = _pressure_hits(bench)
+
+    assert hit.subject == "lesson-1" and hit.count == 15
+    assert hit.evidence["forms"] == ["many_actors", "rising_trend"]
+    assert hit.evidence["ai_actors"] == ["ai_assistant.agent", "enforcement.agent", "workflow.agent"]
+    assert hit.evidence["slice_counts"] == [2, 3, 4, 6]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -51,10 +53,9 @@ def _escalations(context: RuleContext) -> list[ColumnElement[bool]]:
 )
 def repeated_escalation(context: RuleContext) -> Iterable[Hit]:
     threshold = context.thresholds.repeated_escalation_requests
-    window = (L.c.recorded_at_us >= context.window_start_us, L.c.recorded_at_us < context.window_end_us)
     repeaters = (
         select(L.c.actor_id)
-        .where(*window, *_escalations(context))
+        .where(*_in_window(context), *_escalations(context))
         .group_by(L.c.actor_id)
         .having(func.count() >= threshold)
     )
@@ -65,30 +66,102 @@ def repeated_escalation(context: RuleContext) -> Iterable[Hit]:
     return hits_by(rows, "actor_id", {"threshold": threshold, "operations": list(ESCALATING_OPERATIONS)})
 
 
+PRESSURE_TARGET = func.coalesce(L.c.artifact_id, L.c.product_id)
+
+
 @rule(
     "T6.pressure_pattern",
-    "at least N distinct AI actors had requests refused on the same target (artifact, or product) in the window",
+    "AI actors push one target (artifact, or product) with refused requests, in either form: N distinct AI actors "
+    "refused on it in the window (N = pressure_min_actors); or a rising trend: the window cut into K equal slices "
+    "(K = pressure_trend_slices), every slice holds a refusal, no slice holds fewer than the one before, and the "
+    "last holds at least pressure_trend_min_last and at least pressure_trend_growth times the first. A target "
+    "showing both forms is one hit; its evidence names the forms, the AI actors and the counts per slice",
     proven_by="tests/unit/threats/test_t6.py",
-    thresholds=("pressure_min_actors",),
+    thresholds=("pressure_min_actors", "pressure_trend_slices", "pressure_trend_min_last", "pressure_trend_growth"),
+    version=2,
 )
 def pressure_pattern(context: RuleContext) -> Iterable[Hit]:
-    threshold = context.thresholds.pressure_min_actors
-    target = func.coalesce(L.c.artifact_id, L.c.product_id)
-    refused = (L.c.actor_id.in_(ai_actor_ids(context)), L.c.decision == "DENY")
-    window = (L.c.recorded_at_us >= context.window_start_us, L.c.recorded_at_us < context.window_end_us)
-    pushed = (
-        select(target.label("target"))
-        .where(*window, *refused)
-        .group_by(target)
-        .having(func.count(func.distinct(L.c.actor_id)) >= threshold)
-    )
-    targets = [t for t in context.conn.execute(pushed).scalars() if t is not None]
+    crowded = set(_crowded_targets(context))
+    rising = _rising_targets(context)
+    targets = sorted(crowded | set(rising))
     if not targets:
         return []
-    rows = list(context.conn.execute(ledger_in_window(context, *refused, target.in_(targets))))
+    rows: dict[str, list[Any]] = defaultdict(list)
+    for row in context.conn.execute(ledger_in_window(context, *_ai_refusals(context), PRESSURE_TARGET.in_(targets))):
+        rows[row.artifact_id or row.product_id].append(row)
     owners = _target_products(context, targets)
-    return [_pressure_hit(t, [r for r in rows if (r.artifact_id or r.product_id) == t], owners, threshold)
-            for t in sorted(targets)]  # fmt: skip
+    return [_pressure_hit(t, rows[t], owners, _pressure_evidence(context, t in crowded, rising.get(t)))
+            for t in targets]  # fmt: skip
+
+
+def _ai_refusals(context: RuleContext) -> tuple[ColumnElement[bool], ...]:
+    """Refused requests of AI actors: the pressure both forms count."""
+    return (L.c.actor_id.in_(ai_actor_ids(context)), L.c.decision == "DENY")
+
+
+def _in_window(context: RuleContext) -> tuple[ColumnElement[bool], ...]:
+    return (L.c.recorded_at_us >= context.window_start_us, L.c.recorded_at_us < context.window_end_us)
+
+
+def _crowded_targets(context: RuleContext) -> list[str]:
+    """Targets at least ``pressure_min_actors`` distinct AI actors were refused on."""
+    pushed = (
+        select(PRESSURE_TARGET)
+        .where(*_in_window(context), *_ai_refusals(context))
+        .group_by(PRESSURE_TARGET)
+        .having(func.count(func.distinct(L.c.actor_id)) >= context.thresholds.pressure_min_actors)
+    )
+    return [t for t in context.conn.execute(pushed).scalars() if t is not None]
+
+
+def _rising_targets(context: RuleContext) -> dict[str, list[int]]:
+    """Targets whose refusals rise across the window's K equal slices, with their counts per slice.
+
+    One grouped query: the slice of an entry is ``(recorded_at_us - start) * K // span``, integer arithmetic that
+    SQLite and PostgreSQL evaluate alike (all operands are non-negative BIGINTs). Only targets x K counts come back.
+    """
+    slices = context.thresholds.pressure_trend_slices
+    span = context.window_end_us - context.window_start_us
+    if span < slices:  # a window shorter than K microseconds has no K slices to compare
+        return {}
+    slice_no = ((L.c.recorded_at_us - context.window_start_us) * slices // span).label("slice_no")
+    query = (
+        select(PRESSURE_TARGET.label("target"), slice_no, func.count().label("refusals"))
+        .where(*_in_window(context), *_ai_refusals(context))
+        .group_by(PRESSURE_TARGET, slice_no)
+    )
+    counts: dict[str, list[int]] = defaultdict(lambda: [0] * slices)
+    for row in context.conn.execute(query):
+        if row.target is not None:
+            counts[row.target][row.slice_no] = row.refusals
+    return {t: c for t, c in counts.items() if _is_rising(c, context)}
+
+
+def _is_rising(counts: list[int], context: RuleContext) -> bool:
+    """Sustained growth, not a burst: no empty slice, no fall, a last slice big enough and G times the first."""
+    thresholds = context.thresholds
+    return (
+        min(counts) > 0
+        and all(a <= b for a, b in pairwise(counts))
+        and counts[-1] >= thresholds.pressure_trend_min_last
+        and counts[-1] >= thresholds.pressure_trend_growth * counts[0]
+    )
+
+
+def _pressure_evidence(context: RuleContext, crowded: bool, slice_counts: list[int] | None) -> dict[str, Any]:
+    thresholds = context.thresholds
+    evidence: dict[str, Any] = {"forms": [], "threshold": thresholds.pressure_min_actors}
+    if crowded:
+        evidence["forms"].append("many_actors")
+    if slice_counts is not None:
+        evidence["forms"].append("rising_trend")
+        evidence["slice_counts"] = slice_counts
+        evidence["trend_thresholds"] = {
+            "slices": thresholds.pressure_trend_slices,
+            "min_last": thresholds.pressure_trend_min_last,
+            "growth": thresholds.pressure_trend_growth,
+        }
+    return evidence
 
 
 def _target_products(context: RuleContext, targets: list[str]) -> dict[str, str]:
@@ -102,7 +175,7 @@ def _target_products(context: RuleContext, targets: list[str]) -> dict[str, str]
     return owners
 
 
-def _pressure_hit(target: str, rows: list[Any], owners: dict[str, str], threshold: int) -> Hit:
+def _pressure_hit(target: str, rows: list[Any], owners: dict[str, str], evidence: dict[str, Any]) -> Hit:
     actors = sorted({r.actor_id for r in rows})
-    (hit,) = hits_by(rows, "artifact_id", {"target": target, "ai_actors": actors, "threshold": threshold})
+    (hit,) = hits_by(rows, "artifact_id", {"target": target, "ai_actors": actors, **evidence})
     return replace(hit, subject=target, product_id=owners.get(target, rows[0].product_id))
