@@ -50,7 +50,12 @@ STATUS_BY_CODE = {
     "reference_required": 422,
     "reference_not_allowed": 422,
     "artifact_not_found": 404,
+    "throttled": 429,
+    "policy_pinned": 423,
 }
+# A throttle placed without a rate (F9 containment always states one) admits this many writes per second.
+DEFAULT_WRITES_PER_SECOND = 1
+THROTTLE_INTERVAL_US = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,15 @@ class ArtifactState:
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """A write-rate limit on a product or an artifact, and the writes it already admitted this interval."""
+
+    subject: str  # product id or artifact id
+    writes_per_second: int
+    recent_writes: int  # committed writes in scope during the last THROTTLE_INTERVAL_US
+
+
+@dataclass(frozen=True)
 class GateState:
     """What the gate needs to know about the world; loaded by the store inside the write transaction."""
 
@@ -84,6 +98,8 @@ class GateState:
     halted_products: frozenset[str] = frozenset()
     held_subjects: frozenset[str] = frozenset()  # artifact or product ids under legal hold
     quarantined_artifacts: frozenset[str] = frozenset()
+    throttles: tuple[Throttle, ...] = ()  # the throttles on this request's product or artifact
+    pinned_fingerprint: str | None = None  # set while F4 pins the last approved policy
     product_bytes: int = 0
     product_versions: int = 0
     artifact: ArtifactState | None = None
@@ -214,6 +230,34 @@ def _controls(request: GateRequest, _policy: LoadedPolicy, state: GateState) -> 
     return reasons
 
 
+def _throttle(request: GateRequest, _policy: LoadedPolicy, state: GateState) -> list[Reason]:
+    if request.operation not in WRITE_OPERATIONS:
+        return []
+    return [
+        Reason(
+            "throttled",
+            f"writes of {t.subject!r} are throttled to {t.writes_per_second} per second "
+            f"({t.recent_writes} in the last second): retry later",
+        )
+        for t in state.throttles
+        if t.subject in (request.product_id, request.artifact_id) and t.recent_writes >= t.writes_per_second
+    ]
+
+
+def _pinned_policy(request: GateRequest, policy: LoadedPolicy, state: GateState) -> list[Reason]:
+    """F4: only the pinned (last approved) policy may admit writes; its document is not stored, so fail closed."""
+    pinned = state.pinned_fingerprint
+    if pinned is None or request.operation not in WRITE_OPERATIONS or policy.fingerprint == pinned:
+        return []
+    return [
+        Reason(
+            "policy_pinned",
+            f"the policy in force ({policy.fingerprint}) is not the pinned approved policy ({pinned}): "
+            "writes are refused until the F4 decision approves it or it is reverted",
+        )
+    ]
+
+
 def _content(request: GateRequest, policy: LoadedPolicy, _state: GateState) -> list[Reason]:
     if request.operation is not Operation.CREATE:
         return []
@@ -301,6 +345,8 @@ _CHECKS: tuple[Check, ...] = (
     _scope,
     _operation,
     _controls,
+    _throttle,
+    _pinned_policy,
     _content,
     _ownership_and_quota,
     _version,

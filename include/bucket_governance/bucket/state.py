@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection, bindparam, exists, func, literal, select
 
-from bucket_governance.bucket.gate import ArtifactState, GateState
+from bucket_governance.bucket.gate import (
+    DEFAULT_WRITES_PER_SECOND,
+    THROTTLE_INTERVAL_US,
+    ArtifactState,
+    GateState,
+    Throttle,
+)
 from bucket_governance.db.tables import artifact_versions, gate_controls, ledger_entries, payloads, product_usage
 from bucket_governance.ledger.canonical import GENESIS_HASH
 from bucket_governance.ledger.chain import ledger_head
@@ -18,13 +26,24 @@ CONTROL_FIELDS = {
     "legal_hold": "held_subjects",
     "quarantine": "quarantined_artifacts",
 }
+PIN_SUBJECT = "policy"  # the subject of the one pin_policy control (F4): the policy is global
+Clock = Callable[[], int]
+
+
+@dataclass
+class Controls:
+    """The active controls on a request's subjects, with what throttles and the pin need."""
+
+    subjects: dict[str, set[str]] = field(default_factory=lambda: {name: set() for name in CONTROL_FIELDS.values()})
+    throttles: dict[str, Throttle] = field(default_factory=dict)
+    pinned_fingerprint: str | None = None
 
 
 @dataclass
 class StateSnapshot:
     """Controls, usage and artifact heads for a set of subjects; batches share one snapshot."""
 
-    controls: dict[str, set[str]]
+    controls: Controls
     usage: dict[str, tuple[int, int]]  # product -> (bytes, versions)
     artifacts: dict[str, ArtifactState]
     head: tuple[int, str]  # the ledger head (seq, hash) read under the lock
@@ -32,11 +51,15 @@ class StateSnapshot:
 
     def for_request(self, product_id: str, artifact_id: str | None) -> GateState:
         bytes_stored, versions = self.usage.get(product_id, (0, 0))
+        subjects = self.controls.subjects
+        throttles = self.controls.throttles
         return GateState(
-            frozen_actors=frozenset(self.controls["frozen_actors"]),
-            halted_products=frozenset(self.controls["halted_products"]),
-            held_subjects=frozenset(self.controls["held_subjects"]),
-            quarantined_artifacts=frozenset(self.controls["quarantined_artifacts"]),
+            frozen_actors=frozenset(subjects["frozen_actors"]),
+            halted_products=frozenset(subjects["halted_products"]),
+            held_subjects=frozenset(subjects["held_subjects"]),
+            quarantined_artifacts=frozenset(subjects["quarantined_artifacts"]),
+            throttles=tuple(throttles[s] for s in (product_id, artifact_id) if s in throttles),
+            pinned_fingerprint=self.controls.pinned_fingerprint,
             product_bytes=bytes_stored,
             product_versions=versions,
             artifact=self.artifacts.get(artifact_id) if artifact_id else None,
@@ -47,6 +70,10 @@ class StateSnapshot:
         bytes_stored, versions = self.usage.get(product_id, (0, 0))
         self.usage[product_id] = (bytes_stored + size, versions + 1)
         self.artifacts[artifact_id] = ArtifactState(product_id, version, owner_id)
+        throttles = self.controls.throttles
+        for subject in (product_id, artifact_id):
+            if subject in throttles:
+                throttles[subject] = replace(throttles[subject], recent_writes=throttles[subject].recent_writes + 1)
 
 
 def load_snapshot(
@@ -55,20 +82,23 @@ def load_snapshot(
     products: Iterable[str],
     artifact_ids: Iterable[str],
     content_hashes: Iterable[str] = (),
+    clock: Clock | None = None,
 ) -> StateSnapshot:
     """Everything the gate and the writer need, read under the ledger lock.
 
     A request about one product and at most one artifact — the common case — is answered by ONE query
-    (round trips dominate a single write); larger batches use one query per kind of state.
+    (round trips dominate a single write); larger batches use one query per kind of state. ``clock`` is
+    read only while a throttle applies, to count the writes of its current interval.
     """
     products, artifact_ids, hashes = set(products), set(artifact_ids), set(content_hashes)
-    all_subjects = set(subjects) | products | artifact_ids
+    all_subjects = set(subjects) | products | artifact_ids | {PIN_SUBJECT}
+    loader = _ControlLoader(conn, products, clock)
     if len(products) == 1 and len(artifact_ids) <= 1 and len(hashes) <= 1:
         return _single_snapshot(
-            conn, all_subjects, products.pop(), next(iter(artifact_ids), None), next(iter(hashes), None)
+            conn, loader, all_subjects, next(iter(products)), next(iter(artifact_ids), None), next(iter(hashes), None)
         )
     return StateSnapshot(
-        controls=_active_controls(conn, all_subjects),
+        controls=loader.load(all_subjects),
         usage=_usage(conn, products),
         artifacts=_artifact_heads(conn, artifact_ids),
         head=ledger_head(conn),
@@ -77,14 +107,19 @@ def load_snapshot(
 
 
 def _single_snapshot(
-    conn: Connection, subjects: set[str], product_id: str, artifact_id: str | None, content_hash: str | None
+    conn: Connection,
+    loader: _ControlLoader,
+    subjects: set[str],
+    product_id: str,
+    artifact_id: str | None,
+    content_hash: str | None,
 ) -> StateSnapshot:
     row = conn.execute(
         _SINGLE,
         {"product": product_id, "artifact": artifact_id or "", "hash": content_hash or "", "subjects": list(subjects)},
     ).one()
     # Controls are rare: only when one applies to these subjects is the detail fetched.
-    controls = _active_controls(conn, subjects) if row.has_controls else _active_controls(conn, set())
+    controls = loader.load(subjects) if row.has_controls else Controls()
     usage = {product_id: (int(row.bytes_stored), int(row.versions))} if row.bytes_stored is not None else {}
     artifacts = {}
     if artifact_id and row.latest_version is not None:
@@ -95,15 +130,39 @@ def _single_snapshot(
     )
 
 
-def _active_controls(conn: Connection, subjects: set[str]) -> dict[str, set[str]]:
-    controls: dict[str, set[str]] = {name: set() for name in CONTROL_FIELDS.values()}
-    if not subjects:
+class _ControlLoader:
+    """Active controls of a set of subjects; throttles also count their interval's committed writes."""
+
+    def __init__(self, conn: Connection, products: set[str], clock: Clock | None) -> None:
+        self._conn, self._products, self._clock = conn, products, clock
+
+    def load(self, subjects: set[str]) -> Controls:
+        controls = Controls()
+        for kind, subject, parameters in self._conn.execute(_CONTROLS, {"subjects": list(subjects)}):
+            if kind in CONTROL_FIELDS:
+                controls.subjects[CONTROL_FIELDS[kind]].add(subject)
+            elif kind == "throttle":
+                controls.throttles[subject] = self._throttle(subject, _parameters(parameters))
+            elif kind == "pin_policy" and subject == PIN_SUBJECT:
+                # A pin without a fingerprint matches no policy: every write is refused (fail closed).
+                controls.pinned_fingerprint = str(_parameters(parameters).get("fingerprint") or "")
         return controls
-    rows = conn.execute(_CONTROLS, {"subjects": list(subjects)})
-    for kind, subject in rows:
-        if kind in CONTROL_FIELDS:
-            controls[CONTROL_FIELDS[kind]].add(subject)
-    return controls
+
+    def _throttle(self, subject: str, parameters: dict[str, object]) -> Throttle:
+        rate = parameters.get("writes_per_second", DEFAULT_WRITES_PER_SECOND)
+        rate = rate if isinstance(rate, int) and rate >= 1 else DEFAULT_WRITES_PER_SECOND
+        now = self._clock() if self._clock is not None else time.time_ns() // 1000
+        query = _RECENT_PRODUCT_WRITES if subject in self._products else _RECENT_ARTIFACT_WRITES
+        recent = self._conn.execute(query, {"subject": subject, "since": now - THROTTLE_INTERVAL_US}).scalar_one()
+        return Throttle(subject, rate, int(recent))
+
+
+def _parameters(text: str | None) -> dict[str, object]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _usage(conn: Connection, products: set[str]) -> dict[str, tuple[int, int]]:
@@ -119,11 +178,14 @@ def _artifact_heads(conn: Connection, artifact_ids: set[str]) -> dict[str, Artif
 
 
 # Built once: constructing a statement per call (coercions, cache key) cost more than running it.
-_CONTROLS = select(gate_controls.c.kind, gate_controls.c.subject).where(
+_CONTROLS = select(gate_controls.c.kind, gate_controls.c.subject, gate_controls.c.parameters).where(
     gate_controls.c.lifted_at_us.is_(None), gate_controls.c.subject.in_(bindparam("subjects", expanding=True))
 )
 _USAGE = select(product_usage).where(product_usage.c.product_id.in_(bindparam("products", expanding=True)))
 _av = artifact_versions
+_since = _av.c.created_at_us > bindparam("since")  # the last second: (now - 1 s, now]
+_RECENT_PRODUCT_WRITES = select(func.count()).where(_av.c.product_id == bindparam("subject"), _since)
+_RECENT_ARTIFACT_WRITES = select(func.count()).where(_av.c.artifact_id == bindparam("subject"), _since)
 _latest = (
     select(_av.c.artifact_id, func.max(_av.c.version).label("version"))
     .where(_av.c.artifact_id.in_(bindparam("ids", expanding=True)))

@@ -104,6 +104,7 @@ class BucketStore:
                 products={p.request.product_id for p in prepared},
                 artifact_ids={p.artifact_id for p in prepared},
                 content_hashes={p.content_hash for p in prepared},
+                clock=self._clock,
             )
             known_products = set(snapshot.usage)  # read under the ledger lock, before this batch's writes
             decisions, versions, owners = self._decide_batch(prepared, snapshot)
@@ -190,6 +191,7 @@ class BucketStore:
                 subjects={r.actor_id for r in requests},
                 products={r.product_id for r in requests},
                 artifact_ids={r.artifact_id for r in requests if r.artifact_id},
+                clock=self._clock,
             )
             targets = _read_targets(conn, requests)
             decided = [self._decide_access(r, snapshot, targets) for r in requests]

@@ -6,19 +6,24 @@ and the ledger is the record of truth: ``placed_seq`` / ``lifted_seq`` point at 
 
 Kinds the gate enforces: ``freeze_actor`` (every request of the actor), ``halt_product`` (writes of that
 product only), ``quarantine`` (reads and new versions of the artifact), ``legal_hold`` (DELETE / ERASURE of
-the artifact or product — which is also what blocks any retention purge, see ``retention_blocked``).
-``throttle`` and ``pin_policy`` are recorded and visible (``active_controls``) but not yet enforced by the gate.
+the artifact or product — which is also what blocks any retention purge, see ``retention_blocked``),
+``throttle`` (writes of the product or artifact beyond ``writes_per_second`` committed in the last second are
+refused with ``throttled``, 429; a throttle placed without a rate gets ``DEFAULT_WRITES_PER_SECOND``, stored in
+its parameters) and ``pin_policy`` (subject ``policy``: writes decided under any policy but the pinned
+``fingerprint`` are refused with ``policy_pinned``, 423 — policy documents are not stored, so the gate cannot
+fall back to the approved one and fails closed instead).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from bucket_governance.bucket.gate import DEFAULT_WRITES_PER_SECOND
 from bucket_governance.db.engine import lock_ledger
 from bucket_governance.db.tables import gate_controls
 from bucket_governance.ledger.chain import EntryDraft
@@ -77,6 +82,8 @@ def place_control(
     """Place a control (idempotent: an identical active control is reported, not duplicated)."""
     if spec.kind not in KINDS:
         raise ValueError(f"unknown control kind {spec.kind!r}")
+    if spec.kind == "throttle":  # the rate the gate enforces is always written down with the control
+        spec = replace(spec, parameters={"writes_per_second": DEFAULT_WRITES_PER_SECOND, **(spec.parameters or {})})
     with engine.begin() as conn:
         lock_ledger(conn)
         existing = _active(conn, spec.kind, spec.subject)

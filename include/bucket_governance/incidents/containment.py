@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from bucket_governance.bucket.policy_approval import last_approval
+from bucket_governance.bucket.state import PIN_SUBJECT
 from bucket_governance.db.tables import artifact_versions
 from bucket_governance.errors import InvalidInputError
 from bucket_governance.incidents import inputs
@@ -54,7 +55,9 @@ def _f4(conn: Connection, policy: LoadedPolicy, form: Any) -> list[ControlSpec]:
     approved = last_approval(conn)
     fingerprint = approved.fingerprint if approved else policy.fingerprint
     return [
-        ControlSpec("pin_policy", "policy", None, {"fingerprint": fingerprint, "proposed": form.proposed_fingerprint})
+        ControlSpec(
+            "pin_policy", PIN_SUBJECT, None, {"fingerprint": fingerprint, "proposed": form.proposed_fingerprint}
+        )
     ]
 
 
