@@ -21,6 +21,7 @@ from bucket_governance.cli import (
     commands_incidents,
     commands_ledger,
     commands_ops,
+    commands_tokens,
 )
 from bucket_governance.cli.context import CliContext
 from bucket_governance.errors import EXIT_BAD_INPUT, GovernanceError
@@ -48,6 +49,7 @@ for module in (
     commands_capacity,
     commands_api,
     commands_incidents,
+    commands_tokens,
 ):
     for command in module.COMMANDS:
         cli.add_command(command)
