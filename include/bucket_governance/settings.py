@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,11 @@ class Settings(BaseSettings):
     db_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in var_dir")
     policy_dir: Path = Field(default=PROJECT_ROOT / "include" / "policy")
     signing_key_path: Path | None = None
+    api_rate_limit_backend: Literal["memory", "database"] = Field(
+        default="database",
+        description="where the API's per-product rate windows live: 'database' shares them between every API "
+        "process on the governance database; 'memory' keeps them per process (N processes allow N times the rate)",
+    )
 
     def resolved_db_url(self) -> str:
         if self.db_url:

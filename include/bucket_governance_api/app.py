@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from bucket_governance.db import make_engine
 from bucket_governance.policy import LoadedPolicy, load_policy
 from bucket_governance.settings import Settings, get_settings
-from bucket_governance_api.context import ApiContext
+from bucket_governance_api.context import ApiContext, api_engine
 from bucket_governance_api.errors import install_error_handlers
 from bucket_governance_api.routers import artifacts, audit, findings, health, incidents, ledger, scale, threats
 
@@ -23,8 +22,9 @@ if TYPE_CHECKING:
 DESCRIPTION = """The governed Bucket over HTTP: artifact writes and reads through the governance gate, the
 audit trail, threat catalogue and scans, scale limits, signed checkpoints and inclusion proofs, findings.
 
-Every route needs `Authorization: Bearer <integration token>` and `X-Bucket-Actor: <actor id>`; a caller
-sees and writes only its own product. Errors are `{"error": {"code", "message"}}` with a stable code."""
+Every route needs `Authorization: Bearer <bgt_ actor token>` (or an integration token plus
+`X-Bucket-Actor: <actor id>`); a caller sees and writes only its own product. Errors are
+`{"error": {"code", "message"}}` with a stable code."""
 
 
 def create_app(
@@ -33,7 +33,7 @@ def create_app(
     settings = settings or get_settings()
     context = ApiContext(
         settings=settings,
-        engine=engine if engine is not None else make_engine(settings.resolved_db_url()),
+        engine=engine if engine is not None else api_engine(settings.resolved_db_url()),
         policy=policy if policy is not None else load_policy(settings.policy_dir),
     )
     app = FastAPI(title="Bucket governance API", version="1", description=DESCRIPTION)
