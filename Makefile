@@ -21,7 +21,8 @@ install: $(STAMP)
 
 ## demo: a Bucket with weeks of history for five products (with injected incidents); owners approve schema
 ## baselines; the governance DAGs run through Airflow over that history; what they found, scored against the
-## ground-truth manifest; then playbooks F8 and F7 with their timelines. The audit-integrity run fails on
+## ground-truth manifest; the playbook runs the pipelines started automatically; then playbooks F8 and F7
+## with their timelines. The audit-integrity run fails on
 ## purpose: the demo injects tampering.
 RUN_DAG = PATH=$(CURDIR)/$(BIN):$$PATH scripts/run-dag
 DEMO_CONF = "$$($(BIN)/python scripts/demo-window-conf)"

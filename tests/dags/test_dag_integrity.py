@@ -33,6 +33,7 @@ APPROVED_TAGS = frozenset(
         "capacity-projection",
         "audit-integrity",
         "playbook",
+        "escalation",
         *(f"playbook-f{n}" for n in range(1, 11)),
     }
 )

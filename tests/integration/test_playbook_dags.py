@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 from tests.airflow_helpers import IGNORE_STARLETTE_HTTPX, load_dag, task_states, use_bucket_connection
+from tests.unit.test_gate_controls import relaxed
 
 from bucket_governance.bucket.requests import CreateRequest
-from bucket_governance.bucket.store import BucketStore
+from bucket_governance.bucket.store import BucketStore, now_us
 from bucket_governance.db import make_engine, upgrade_to_head
 from bucket_governance.db.tables import gate_controls, ledger_entries
 from bucket_governance.db.tables_incidents import incidents
@@ -38,9 +39,10 @@ ANSWER_TIMEOUT_S = 60
 class HitlAnswerer(threading.Thread):
     """Answer the ``decide`` task of ``dag_id`` with ``option`` once it waits for input."""
 
-    def __init__(self, dag_id: str, option: str) -> None:
+    def __init__(self, dag_id: str, option: str, user: str = "tester", probe: Callable[[], None] | None = None) -> None:
         super().__init__(daemon=True)
-        self.dag_id, self.option, self.answered = dag_id, option, False
+        self.dag_id, self.option, self.user, self.answered = dag_id, option, user, False
+        self.probe = probe  # called once while the run waits for its decision: containment stands
         self.error: BaseException | None = None
         self.done = threading.Event()  # set once dag.test() has returned
 
@@ -84,8 +86,11 @@ class HitlAnswerer(threading.Thread):
             ti = self._waiting(session)
             if ti is None or ti.hitl_detail is None:
                 return False
+            if self.probe is not None:
+                self.probe, probe = None, self.probe
+                probe()
             detail = ti.hitl_detail
-            detail.responded_by = HITLUser(id="tester", name="tester")
+            detail.responded_by = HITLUser(id=self.user, name=self.user)
             detail.responded_at = timezone.utcnow()
             detail.chosen_options = [self.option]
             detail.params_input = {}
@@ -103,8 +108,10 @@ class HitlAnswerer(threading.Thread):
                 session.flush()
 
 
-def run_playbook(dag: DAG, conf: dict[str, Any], option: str | None) -> Any:
-    answerer = HitlAnswerer(dag.dag_id, option) if option else None
+def run_playbook(
+    dag: DAG, conf: dict[str, Any], option: str | None, user: str = "tester", probe: Callable[[], None] | None = None
+) -> Any:
+    answerer = HitlAnswerer(dag.dag_id, option, user, probe) if option else None
     if answerer:
         answerer.start()
     try:
@@ -143,9 +150,11 @@ def bucket(sqlite_url: str, policy: LoadedPolicy, monkeypatch: pytest.MonkeyPatc
     engine.dispose()
 
 
-def write(engine: Engine, policy: LoadedPolicy, product: str, actor: str | None = None) -> Any:
+def write(
+    engine: Engine, policy: LoadedPolicy, product: str, actor: str | None = None, at_us: int | None = None
+) -> Any:
     classes = {"gurukul": "ContentArtifact", "workflow": "ExecutionTrace", "enforcement": "DecisionArtifact"}
-    return BucketStore(engine, policy).create(
+    return BucketStore(engine, policy, clock=now_us if at_us is None else lambda: at_us).create(
         CreateRequest(actor_id=actor or f"{product}.service", integration_id=f"{product}.gateway",
                       product_id=product, artifact_class=classes[product], payload=b"{}")
     )  # fmt: skip
@@ -202,6 +211,41 @@ def test_containment_blocks_the_next_write_while_other_products_keep_writing(
     assert again.decision.code == "artifact_quarantined"
 
 
+def test_f9_throttles_the_next_write_while_other_products_write_then_recovery_resumes(
+    dags: dict[str, DAG], bucket: Engine, policy: LoadedPolicy
+) -> None:
+    seen: list[tuple[str, ...]] = []
+
+    def probe() -> None:  # one fixed server time: all three writes fall in the same throttle interval
+        at = now_us()
+        seen.append(tuple(write(bucket, policy, p, at_us=at).decision.code for p in ("gurukul", "gurukul", "workflow")))
+
+    dag_run = run_playbook(dags["F9"], {"product_id": "gurukul", "writes_per_second": 1}, "Approve", probe=probe)
+
+    assert dag_run.state == "success", task_states(dag_run)
+    assert seen == [("allowed", "throttled", "allowed")]
+    at = now_us()
+    assert write(bucket, policy, "gurukul", at_us=at).decision.allowed
+    assert write(bucket, policy, "gurukul", at_us=at).decision.allowed and active_controls(bucket) == 0
+
+
+def test_f4_refuses_writes_under_the_relaxed_policy_until_the_decision(
+    dags: dict[str, DAG], bucket: Engine, policy: LoadedPolicy
+) -> None:
+    loose = relaxed(policy)
+    seen: list[tuple[str, str]] = []
+    conf = {"proposed_fingerprint": loose.fingerprint, "requested_by": "gurukul-core", "approver_id": "gurukul.owner"}
+
+    def probe() -> None:
+        seen.append((write(bucket, loose, "gurukul").decision.code, write(bucket, policy, "gurukul").decision.code))
+
+    dag_run = run_playbook(dags["F4"], conf, "Revert", probe=probe)
+
+    assert dag_run.state == "success", task_states(dag_run)
+    assert seen == [("policy_pinned", "allowed")]
+    assert write(bucket, loose, "gurukul").decision.allowed and active_controls(bucket) == 0
+
+
 def test_a_rejected_legal_hold_stays(dags: dict[str, DAG], bucket: Engine, policy: LoadedPolicy) -> None:
     artifact = write(bucket, policy, "enforcement").artifact_id
 
@@ -237,13 +281,18 @@ def test_every_playbook_runs_end_to_end_and_recovery_lifts_its_controls(
     written = write(bucket, policy, "gurukul", actor="gurukul.executor")
     conf = json.loads(json.dumps(conf).replace('"ART"', json.dumps(written.artifact_id)))
 
-    dag_run = run_playbook(dags[playbook], conf, option)
+    user = "gurukul.owner" if playbook == "F10" else "tester"  # F10 approves the baseline as its decider
+
+    dag_run = run_playbook(dags[playbook], conf, option, user)
 
     incident = only_incident(bucket)
     assert dag_run.state == "success", task_states(dag_run)
     assert incident["status"] == "closed" and incident["outcome"] == outcome
     assert verify_evidence(Path(incident["evidence_dir"])).ok
     assert active_controls(bucket) == 0
+    if playbook == "F10":
+        (recovered,) = [e["detail"] for e in incident["timeline"] if e["step"] == "recovered"]
+        assert recovered["actions"][0]["approved_by"] == "gurukul.owner"
 
 
 def test_bad_input_fails_first_and_changes_nothing(dags: dict[str, DAG], bucket: Engine) -> None:

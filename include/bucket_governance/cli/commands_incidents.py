@@ -1,8 +1,9 @@
-"""Failure playbooks from the command line: `incident list|show|trigger|decide`, `evidence verify`.
+"""Failure playbooks from the command line: `incident list|show|trigger|decide|escalate-overdue`, `evidence verify`.
 
 `incident trigger` runs the automatic part of a playbook (validate, open or attach, evidence, containment,
 escalation) and leaves the incident awaiting its human decision; `incident decide` records that decision,
-applies the recovery and closes the incident. The Airflow playbook DAGs call the same library steps.
+applies the recovery and closes the incident; `incident escalate-overdue` is the sweep the
+`bucket_incident_escalations` DAG runs. The Airflow playbook DAGs call the same library steps.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import click
 
-from bucket_governance.cli.context import CliContext, format_us, parse_json_object
+from bucket_governance.cli.context import CliContext, format_us, parse_json_object, parse_time_us
 from bucket_governance.errors import EXIT_DENIED_OR_FOUND
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -58,6 +59,10 @@ def _brief(detail: dict[str, Any]) -> str:
         return ", ".join(
             f"{a.get('action')} {a.get('kind', '')} {a.get('subject', '')}".strip() for a in detail["actions"]
         )
+    if detail.get("overdue"):
+        return f"OVERDUE role={detail['role']} level={detail['level']} next due {format_us(detail['due_us'])}"
+    if "finding_ids" in detail or "sources" in detail:
+        return " ".join(detail.get("finding_ids") or detail.get("sources") or ())
     keys = ("option", "outcome", "role", "root_hash", "refusal")
     return " ".join(f"{k}={detail[k]}" for k in keys if detail.get(k) is not None)
 
@@ -115,6 +120,23 @@ def incident_decide(cli: CliContext, incident_id: str, option: str, actor: str, 
     steps.recover(cli.engine, cli.policy, incident_id, actor=actor)
     doc = steps.close(cli.engine, incident_id, actor=actor)
     cli.emit(doc, timeline_text(doc))
+    return 0
+
+
+@incident.command("escalate-overdue")
+@click.option("--now", "now_text", help="Sweep as of this time, ISO 8601 (default: now).")
+@pass_cli
+def incident_escalate_overdue(cli: CliContext, now_text: str | None) -> int:
+    """Re-escalate incidents whose decision deadline has passed (once per deadline), and set the next one."""
+    from bucket_governance.incidents.escalation import escalate_overdue
+    from bucket_governance.incidents.records import now_us
+
+    at = parse_time_us(now_text, "--now")
+    at = now_us() if at is None else at
+    done = escalate_overdue(cli.engine, at, lambda _detail: None)
+    lines = [f"{len(done)} overdue incident(s) re-escalated as of {format_us(at)}"]
+    lines += [f"  {d['incident_id']}  {d['message']}; next deadline {format_us(d['due_us'])}" for d in done]
+    cli.emit({"now_us": at, "escalated": done}, "\n".join(lines))
     return 0
 
 

@@ -1,14 +1,17 @@
 """Automatic starts: a critical result → its playbook's DAG with a prefilled form, de-duplicated.
 
 A result is a finding (threat scan, schema drift, audit integrity) or a pipeline run's own verdict (a
-CRITICAL capacity projection). It is not started again when an open incident of that playbook + subject
-exists, or when an earlier incident was already started by this very result (a rerun of the window): the
-result's origin (``finding_id``, else the form's ``source``) is part of the incident's stored form. The DAG
-run id is derived from the result (``autostart__<key>``), so a trigger that is queued but not yet run is not
-doubled either; and should two runs still race, the second attaches to the first's incident.
+CRITICAL capacity projection); its origin is its ``finding_id`` (else the form's ``source``).
 
-Results of one plan that name the same playbook + subject start one run: the first's form, with the list
-fields (artifact ids, drifting fields, products) of the others merged in when their other fields agree.
+* A result an incident of the playbook already covers starts nothing (a rerun of the window): its origin is
+  in that incident's stored form (``finding_id`` / ``finding_ids`` / ``source``) or was attached to it.
+* New results for a playbook + subject whose incident is OPEN start no run: their finding ids are attached
+  to that incident (timeline step ``finding_attached``).
+* Otherwise the results of one plan naming the same playbook + subject start ONE run: the first's form,
+  with the list fields (artifact ids, drifting fields, products) of the others merged in when their other
+  fields agree, and ``finding_ids`` listing every finding of the group. The DAG run id is derived from the
+  first result (``autostart__<key>``), so a trigger queued but not yet run is not doubled; should two runs
+  still race, the second attaches to the first's incident.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from bucket_governance.db.tables import ledger_entries
-from bucket_governance.db.tables_incidents import incidents
-from bucket_governance.incidents.records import open_incident_for
+from bucket_governance.db.tables_incidents import incident_events, incidents
+from bucket_governance.incidents.records import attach_findings, open_incident_for
 from bucket_governance.incidents.registry import PLAYBOOKS, Playbook
 from bucket_governance.policy import LoadedPolicy
 
@@ -32,11 +35,13 @@ log = logging.getLogger(__name__)
 _ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")  # the forms' Id constraint: list items not matching are dropped
 _VERSION = re.compile(r"@v?\d+$")
 _LISTS = ("artifact_ids", "fields", "product_ids")
+ATTACH_STEPS = ("attached", "finding_attached")
+INC, EV = incidents.c, incident_events.c
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One result asking for a playbook run: the form, the run id key, and the marker of its origin."""
+    """One result asking for a playbook run: the form, the run id key, and the form field naming its origin."""
 
     playbook: Playbook
     form: dict[str, Any]
@@ -46,10 +51,6 @@ class Candidate:
     @property
     def subject(self) -> str:
         return str(self.form[self.playbook.subject_field])
-
-    @property
-    def marker(self) -> str:
-        return json.dumps({self.origin_field: self.form[self.origin_field]})[1:-1]
 
 
 def _seqs(finding: dict[str, Any]) -> list[int]:
@@ -155,40 +156,68 @@ def finding_candidates(
     return candidates
 
 
-def _already_started(conn: Connection, candidate: Candidate) -> bool:
-    query = select(incidents.c.incident_id).where(
-        incidents.c.playbook == candidate.playbook.playbook_id, incidents.c.inputs.contains(candidate.marker)
+def _origin(candidate: Candidate) -> str:
+    return str(candidate.form[candidate.origin_field])
+
+
+def _already_covered(conn: Connection, candidate: Candidate) -> bool:
+    """Whether an incident of the playbook (open or closed) already covers this result: in its stored form
+    (``finding_id`` / ``finding_ids`` / ``source``) or attached to it later."""
+    quoted, playbook = json.dumps(_origin(candidate)), INC.playbook == candidate.playbook.playbook_id
+    in_form = select(INC.incident_id).where(playbook, INC.inputs.contains(quoted, autoescape=True))
+    attached = (
+        select(EV.event_id)
+        .join(incidents, INC.incident_id == EV.incident_id)
+        .where(playbook, EV.step.in_(ATTACH_STEPS), EV.detail.contains(quoted, autoescape=True))
     )
-    return conn.execute(query.limit(1)).first() is not None
+    return any(conn.execute(query.limit(1)).first() is not None for query in (in_form, attached))
 
 
 def _merge(form: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     """``form`` with ``other``'s list fields added, when all their other fields (but the origin) agree."""
-    ignored = {"finding_id", "source", *_LISTS}
+    ignored = {"finding_id", "finding_ids", "source", *_LISTS}
     if {k: v for k, v in form.items() if k not in ignored} != {k: v for k, v in other.items() if k not in ignored}:
         return form
     merged = {k: list(dict.fromkeys([*form[k], *other.get(k, [])])) for k in _LISTS if k in form}
     return {**form, **merged}
 
 
+def _start(group: list[Candidate]) -> dict[str, Any]:
+    """One run for the group: the first result's form, the others merged in, every finding id listed."""
+    form = group[0].form
+    for other in group[1:]:
+        form = _merge(form, other.form)
+    if group[0].origin_field == "finding_id":
+        form = {**form, "finding_ids": [_origin(c) for c in group]}
+    return {
+        "trigger_dag_id": group[0].playbook.dag_id,
+        "trigger_run_id": f"autostart__{group[0].key}",
+        "conf": json.loads(json.dumps(form)),
+    }
+
+
 def plan_candidates(engine: Engine, candidates: Iterable[Candidate]) -> list[dict[str, Any]]:
-    """One ``{"trigger_dag_id", "trigger_run_id", "conf"}`` per playbook + subject that should start now."""
+    """One ``{"trigger_dag_id", "trigger_run_id", "conf"}`` per playbook + subject that should start now.
+
+    Results an incident already covers are dropped; new results for a playbook + subject whose incident is
+    open are attached to it (a ``finding_attached`` timeline step) instead of starting a second run.
+    """
     groups: dict[tuple[str, str], list[Candidate]] = {}
     for candidate in candidates:
         groups.setdefault((candidate.playbook.playbook_id, candidate.subject), []).append(candidate)
-    starts = []
+    starts, attach = [], []
     with engine.connect() as conn:
         for (playbook_id, subject), group in groups.items():
-            if open_incident_for(conn, playbook_id, subject) or any(_already_started(conn, c) for c in group):
-                continue
-            form = group[0].form
-            for other in group[1:]:
-                form = _merge(form, other.form)
-            starts.append({
-                "trigger_dag_id": group[0].playbook.dag_id,
-                "trigger_run_id": f"autostart__{group[0].key}",
-                "conf": json.loads(json.dumps(form)),
-            })  # fmt: skip
+            fresh = [c for c in group if not _already_covered(conn, c)]
+            open_id = open_incident_for(conn, playbook_id, subject) if fresh else None
+            if open_id:
+                attach.append((open_id, fresh))
+            elif fresh:
+                starts.append(_start(fresh))
+    for incident_id, fresh in attach:
+        log.warning("%s already open for %s: attaching %s", incident_id, fresh[0].subject, [_origin(c) for c in fresh])
+        attach_findings(engine, incident_id, [_origin(c) for c in fresh], actor=str(fresh[0].form["triggered_by"]),
+                        field=f"{fresh[0].origin_field}s")  # fmt: skip
     return starts
 
 

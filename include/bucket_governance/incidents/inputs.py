@@ -23,6 +23,9 @@ class Form(BaseModel):
 
     triggered_by: Id = Field("manual", description="Who or what starts this run (a person, or a pipeline).")
     finding_id: Id | None = Field(None, description="The finding that started this run, if any.")
+    finding_ids: list[Id] = Field(
+        default_factory=list, max_length=500, description="Every finding this run covers (automatic starts)."
+    )
 
 
 class F1Form(Form):

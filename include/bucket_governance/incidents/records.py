@@ -37,7 +37,7 @@ def open_incident(engine: Engine, playbook: Playbook, form: Form, *, actor: str)
                 .where(INC.incident_id == existing)
                 .values(trigger_count=INC.trigger_count + 1, updated_at_us=at)
             )
-            _event(conn, existing, at, actor, "attached", {"form": form.model_dump(mode="json")})
+            append_event(conn, existing, at, actor, "attached", {"form": form.model_dump(mode="json")})
             return str(existing), True
         incident_id = "INC-" + hashlib.sha256(f"{key}\x1f{at}".encode()).hexdigest()[:12]
         deadline = effective_deadline(playbook, form)
@@ -50,13 +50,14 @@ def open_incident(engine: Engine, playbook: Playbook, form: Form, *, actor: str)
                 trigger_count=1, inputs=json.dumps(form.model_dump(mode="json"), sort_keys=True),
             )
         )  # fmt: skip
-        _event(conn, incident_id, at, actor, "opened", {"form": form.model_dump(mode="json")})
+        append_event(conn, incident_id, at, actor, "opened", {"form": form.model_dump(mode="json")})
     return incident_id, False
 
 
-def _event(
+def append_event(
     conn: Connection, incident_id: str, at: int, actor: str, step: str, detail: dict[str, Any], seq: int | None = None
 ) -> None:
+    """One timeline step inside the caller's transaction."""
     conn.execute(
         insert(incident_events).values(
             incident_id=incident_id, at_us=at, actor=actor, step=step,
@@ -79,7 +80,7 @@ def add_event(
     """Append a timeline step (and optionally move the status / set columns) in one transaction."""
     at = now_us()
     with engine.begin() as conn:
-        _event(conn, incident_id, at, actor, step, detail or {}, seq)
+        append_event(conn, incident_id, at, actor, step, detail or {}, seq)
         changes: dict[str, Any] = {"updated_at_us": at, **values}
         if status is not None:
             changes["status"] = status
@@ -100,7 +101,29 @@ def get_incident(conn: Connection, incident_id: str) -> dict[str, Any]:
         {"at_us": e.at_us, "actor": e.actor, "step": e.step, "detail": json.loads(e.detail), "ledger_seq": e.ledger_seq}
         for e in events
     ]
+    doc["finding_ids"] = finding_ids(doc)
     return doc
+
+
+def finding_ids(incident: dict[str, Any]) -> list[str]:
+    """Every finding the incident covers: its form's, then those attached later (triggers and pipeline runs)."""
+    forms = [incident["inputs"]]
+    for event in incident["timeline"]:
+        if event["step"] in ("attached", "finding_attached"):
+            forms += [event["detail"].get("form") or {}, event["detail"]]
+    found: list[str] = []
+    for form in forms:
+        found += [form["finding_id"]] if form.get("finding_id") else []
+        found += list(form.get("finding_ids") or ())
+    return list(dict.fromkeys(found))
+
+
+def attach_findings(engine: Engine, incident_id: str, ids: list[str], *, actor: str, field: str) -> None:
+    """Record results that call for an incident already open (no new run): ``field`` is ``finding_ids`` or
+    ``sources`` (a capacity run's verdict)."""
+    with engine.begin() as conn:
+        append_event(conn, incident_id, now_us(), actor, "finding_attached", {field: ids})
+        conn.execute(update(incidents).where(INC.incident_id == incident_id).values(updated_at_us=now_us()))
 
 
 def _doc(row: Any) -> dict[str, Any]:

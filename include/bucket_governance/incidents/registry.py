@@ -17,7 +17,8 @@ from bucket_governance.incidents.inputs import Form
 
 APPROVE, REJECT = "Approve", "Reject"  # the ApprovalOperator's fixed options
 # What a recovery option does: lift the incident's controls, keep them, or record an outcome only.
-Recovery = Literal["lift", "keep", "record", "approve_policy"]
+# approve_policy (F4) / approve_baseline (F10) approve as the human who decided, then lift.
+Recovery = Literal["lift", "keep", "record", "approve_policy", "approve_baseline"]
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ PLAYBOOKS: dict[str, Playbook] = {
             ("quarantine",), "quarantine drifting artifacts / reject the new schema at the gate",
             ("artifacts", "products", "findings"), "owner", None, "owner",
             _branch("Approve the drifted schema as a new versioned baseline, or keep rejecting it", {
-                "Approve as new baseline": ("lift", "new_baseline_approved"),
+                "Approve as new baseline": ("approve_baseline", "new_baseline_approved"),
                 "Keep rejecting": ("keep", "kept_rejecting")}),
             "approve as new versioned baseline / keep rejecting", "product_id",
         ),

@@ -22,6 +22,7 @@ from bucket_governance.incidents.registry import PLAYBOOKS, Playbook, get_playbo
 from bucket_governance.policy import LoadedPolicy
 
 PLAYBOOK_ACTOR = "governance.playbook"  # the automation's own name in timelines and the ledger
+AIRFLOW_USER = "airflow-user:"  # how a decision answered in Airflow names its user (see operators/playbooks.py)
 
 
 class AuthorityRefusedError(GovernanceError):
@@ -134,7 +135,9 @@ def recover(engine: Engine, policy: LoadedPolicy, incident_id: str, *, actor: st
     done: list[dict[str, Any]] = []
     if kind == "approve_policy":
         done.append(_approve_policy(engine, policy, form))
-    if kind in ("lift", "approve_policy"):
+    if kind == "approve_baseline":  # a refused approval raises: the quarantine stays
+        done.append(_approve_baseline(engine, policy, form, decision["by"], incident_id))
+    if kind in ("lift", "approve_policy", "approve_baseline"):
         done += [r.as_dict() for r in _lift_all(engine, policy, incident_id, actor)]
     if kind == "record":
         seq = actions.record_action(engine, policy, "recovery_recorded", actor=PLAYBOOK_ACTOR, product_id=None,
@@ -152,6 +155,41 @@ def _approve_policy(engine: Engine, policy: LoadedPolicy, form: Any) -> dict[str
                 "message": "the proposed fingerprint is not the policy in force; deploy it, then approve again"}  # fmt: skip
     outcome = approve_policy(engine, policy, form.approver_id, basis="F4 playbook decision")
     return {"action": "approve_policy", **outcome.as_dict()}
+
+
+def _approve_baseline(engine: Engine, policy: LoadedPolicy, form: Any, by: str, incident_id: str) -> dict[str, Any]:
+    """F10 "Approve as new baseline": the drifting artifacts' versions profiled into a proposed baseline,
+    approved as the human who decided — an owner of the product (an Airflow user answers as its user name,
+    which must be the owner's actor id). Without named artifacts, the newest proposal (made with
+    `bucket-gov drift baseline`) is approved."""
+    from bucket_governance.checks.drift.baselines import approve_baseline, propose_baseline
+
+    scope = {"product_id": form.product_id, "artifact_class": form.artifact_class}
+    window, version = _drift_window(engine, form), None
+    if window is not None:
+        proposal = propose_baseline(engine, policy, **scope, window_start_us=window[0], window_end_us=window[1],
+                                    proposed_by=f"{PLAYBOOK_ACTOR}:{incident_id}")  # fmt: skip
+        version = proposal.version
+    approver = by.removeprefix(AIRFLOW_USER)[:64]
+    baseline = approve_baseline(engine, policy, **scope, actor_id=approver, version=version)
+    return {"action": "approve_baseline", "baseline_id": baseline.baseline_id, "approved_by": approver,
+            "seq": baseline.approval_seq, "profiled": window}  # fmt: skip
+
+
+def _drift_window(engine: Engine, form: Any) -> tuple[int, int] | None:
+    """The tightest window holding every version of the drifting artifacts (None when none are named)."""
+    from sqlalchemy import func
+
+    from bucket_governance.db.tables import artifact_versions
+
+    av = artifact_versions.c
+    query = select(func.min(av.created_at_us), func.max(av.created_at_us)).where(
+        av.artifact_id.in_(form.artifact_ids), av.product_id == form.product_id,
+        av.artifact_class == form.artifact_class,
+    )  # fmt: skip
+    with engine.connect() as conn:
+        first, last = conn.execute(query).one()
+    return None if first is None else (int(first), int(last) + 1)
 
 
 def _lift_all(engine: Engine, policy: LoadedPolicy, incident_id: str, actor: str) -> list[actions.ActionResult]:

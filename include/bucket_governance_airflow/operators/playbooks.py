@@ -144,15 +144,23 @@ def notify_escalation(engine: Any, incident_id: str, log: Any) -> dict[str, Any]
     """The escalation notifier: the log, the governance database, and a webhook when its Connection exists."""
     from bucket_governance.incidents.steps import escalate
 
-    channels = ["log", "database"]
-    url = _webhook_url()
-    if url:
-        channels.append("webhook")
+    channels, send = escalation_notifier(log)
     detail = escalate(engine, incident_id, channels=channels)
-    log.warning("ESCALATION %s", detail["message"])
-    if url:
-        _post(url, {"incident_id": incident_id, **detail}, log)
+    send({"incident_id": incident_id, **detail})
     return detail
+
+
+def escalation_notifier(log: Any) -> tuple[list[str], Any]:
+    """(channels, send): where escalations go, and the callable that sends one (the database record is the
+    library's). Shared by the playbooks' escalate step and the overdue sweep."""
+    url = _webhook_url()
+
+    def send(detail: dict[str, Any]) -> None:
+        log.warning("ESCALATION %s", detail["message"])
+        if url:
+            _post(url, detail, log)
+
+    return ["log", "database", *(["webhook"] if url else [])], send
 
 
 def _webhook_url() -> str | None:
