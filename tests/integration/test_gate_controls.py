@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import Engine, select
 from tests.unit.test_gate_controls import relaxed
 
-from bucket_governance.bucket.policy_approval import approve_initial_policy
+from bucket_governance.bucket.policy_approval import approve_initial_policy, approve_policy
 from bucket_governance.bucket.requests import AccessRequest, CreateRequest, Outcome
 from bucket_governance.bucket.state import PIN_SUBJECT
 from bucket_governance.bucket.store import BucketStore
 from bucket_governance.db.tables import gate_controls, ledger_entries
-from bucket_governance.incidents import containment
+from bucket_governance.errors import RequestDeniedError
+from bucket_governance.incidents import containment, records, steps
 from bucket_governance.incidents.actions import ControlSpec, lift_control, place_control
 from bucket_governance.incidents.inputs import F4Form
 from bucket_governance.policy import LoadedPolicy, Operation
@@ -131,3 +132,59 @@ def test_the_f4_pin_refuses_relaxed_policy_writes_until_lifted(engine: Engine, p
     assert loose_store.submit(AccessRequest(Operation.READ, "gurukul.service", "gurukul.gateway", "gurukul")).allowed
     lift(engine, policy, spec)
     assert create(loose_store, "gurukul").allowed
+
+
+def test_the_pin_follows_the_newest_policy_approval(engine: Engine, policy: LoadedPolicy) -> None:
+    """Approving a policy while the pin stands moves what the gate enforces: the approved one, only it."""
+    approve_initial_policy(engine, policy)
+    loose = relaxed(policy)
+    place(engine, policy, ControlSpec("pin_policy", PIN_SUBJECT, None, {"fingerprint": policy.fingerprint}))
+    strict_store, loose_store = BucketStore(engine, policy), BucketStore(engine, loose)
+    assert create(loose_store, "gurukul").decision.code == "policy_pinned"
+
+    approve_policy(engine, loose, "gurukul.owner")
+
+    assert create(loose_store, "gurukul").allowed
+    assert create(strict_store, "gurukul").decision.code == "policy_pinned"
+
+
+def _f4_decided(engine: Engine, policy: LoadedPolicy, option: str) -> str:
+    loose = relaxed(policy)
+    submitted = {"proposed_fingerprint": loose.fingerprint, "requested_by": "gurukul-core",
+                 "approver_id": "gurukul.owner", "triggered_by": "ops.alice"}  # fmt: skip
+    incident_id = str(steps.start(engine, policy, "F4", submitted)["incident_id"])
+    steps.contain(engine, policy, incident_id)
+    steps.record_decision(engine, policy, incident_id, option, by="airflow-user:strategic.advisor")
+    return incident_id
+
+
+def test_revert_keeps_the_pin_while_the_relaxed_policy_is_still_in_force(engine: Engine, policy: LoadedPolicy) -> None:
+    approve_initial_policy(engine, policy)
+    loose = relaxed(policy)
+    incident_id = _f4_decided(engine, policy, "Revert")
+
+    with pytest.raises(RequestDeniedError) as refused:
+        steps.recover(engine, loose, incident_id, actor="airflow:bucket_playbook_f4")
+    assert refused.value.code == "policy_not_reverted" and loose.fingerprint in refused.value.message
+    assert create(BucketStore(engine, loose), "gurukul").decision.code == "policy_pinned"
+    assert _timeline(engine, incident_id)[-1] == "recovery_refused"
+
+    lifted = steps.recover(engine, policy, incident_id, actor="airflow:bucket_playbook_f4")  # after the revert
+    assert lifted[0] == {"action": "revert_confirmed", "fingerprint": policy.fingerprint}
+    assert [(step["action"], step["kind"]) for step in lifted[1:]] == [("lift_control", "pin_policy")]
+
+
+def test_a_refused_policy_approval_keeps_the_pin(engine: Engine, policy: LoadedPolicy) -> None:
+    """'Approve new policy' while the proposed policy is not deployed: nothing approved, nothing lifted."""
+    approve_initial_policy(engine, policy)
+    incident_id = _f4_decided(engine, policy, "Approve new policy")
+
+    with pytest.raises(RequestDeniedError, match="not the policy in force"):
+        steps.recover(engine, policy, incident_id, actor="airflow:bucket_playbook_f4")
+
+    assert create(BucketStore(engine, relaxed(policy)), "gurukul").decision.code == "policy_pinned"
+
+
+def _timeline(engine: Engine, incident_id: str) -> list[str]:
+    with engine.connect() as conn:
+        return [event["step"] for event in records.get_incident(conn, incident_id)["timeline"]]

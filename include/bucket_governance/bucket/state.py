@@ -16,6 +16,7 @@ from bucket_governance.bucket.gate import (
     GateState,
     Throttle,
 )
+from bucket_governance.bucket.policy_approval import last_approval
 from bucket_governance.db.tables import artifact_versions, gate_controls, ledger_entries, payloads, product_usage
 from bucket_governance.ledger.canonical import GENESIS_HASH
 from bucket_governance.ledger.chain import ledger_head
@@ -144,9 +145,15 @@ class _ControlLoader:
             elif kind == "throttle":
                 controls.throttles[subject] = self._throttle(subject, _parameters(parameters))
             elif kind == "pin_policy" and subject == PIN_SUBJECT:
-                # A pin without a fingerprint matches no policy: every write is refused (fail closed).
-                controls.pinned_fingerprint = str(_parameters(parameters).get("fingerprint") or "")
+                controls.pinned_fingerprint = self._pinned(_parameters(parameters))
         return controls
+
+    def _pinned(self, parameters: dict[str, object]) -> str:
+        """The pin follows the newest policy approval, so approving a policy (in F4 or outside it) moves what
+        the gate enforces; before any approval, the fingerprint pinned when the control was placed. A pin with
+        neither matches no policy: every write is refused (fail closed)."""
+        approved = last_approval(self._conn)
+        return approved.fingerprint if approved else str(parameters.get("fingerprint") or "")
 
     def _throttle(self, subject: str, parameters: dict[str, object]) -> Throttle:
         rate = parameters.get("writes_per_second", DEFAULT_WRITES_PER_SECOND)

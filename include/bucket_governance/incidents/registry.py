@@ -17,8 +17,9 @@ from bucket_governance.incidents.inputs import Form
 
 APPROVE, REJECT = "Approve", "Reject"  # the ApprovalOperator's fixed options
 # What a recovery option does: lift the incident's controls, keep them, or record an outcome only.
-# approve_policy (F4) / approve_baseline (F10) approve as the human who decided, then lift.
-Recovery = Literal["lift", "keep", "record", "approve_policy", "approve_baseline"]
+# approve_policy (F4) / approve_baseline (F10) approve as the human who decided, then lift (a refused approval
+# lifts nothing); lift_when_reverted (F4) lifts the pin only once the policy in force is the approved one again.
+Recovery = Literal["lift", "keep", "record", "approve_policy", "approve_baseline", "lift_when_reverted"]
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ PLAYBOOKS: dict[str, Playbook] = {
             ("pin_policy",), "gate keeps enforcing the last approved policy",
             ("findings",), "strategic_advisor", timedelta(hours=48), "strategic advisor, 48 h",
             _branch("Approve the new policy fingerprint, or have it reverted", {
-                "Approve new policy": ("approve_policy", "policy_approved"), "Revert": ("lift", "revert_required")}),
+                "Approve new policy": ("approve_policy", "policy_approved"), "Revert": ("lift_when_reverted", "revert_required")}),
             "approve the new policy fingerprint / revert", "proposed_fingerprint",
         ),
         Playbook(

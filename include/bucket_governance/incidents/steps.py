@@ -11,10 +11,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from bucket_governance.db.tables import gate_controls
-from bucket_governance.errors import GovernanceError, InvalidInputError
+from bucket_governance.errors import GovernanceError, InvalidInputError, RequestDeniedError
 from bucket_governance.incidents import actions, containment, records
 from bucket_governance.incidents.forms import validate_form
 from bucket_governance.incidents.inputs import Form
@@ -137,7 +137,10 @@ def recover(engine: Engine, policy: LoadedPolicy, incident_id: str, *, actor: st
         done.append(_approve_policy(engine, policy, form))
     if kind == "approve_baseline":  # a refused approval raises: the quarantine stays
         done.append(_approve_baseline(engine, policy, form, decision["by"], incident_id))
-    if kind in ("lift", "approve_policy", "approve_baseline"):
+    if kind == "lift_when_reverted":
+        done.append(_revert_check(engine, policy, incident_id))
+    _refuse_if_refused(engine, incident_id, done, actor=actor)
+    if kind in ("lift", "approve_policy", "approve_baseline", "lift_when_reverted"):
         done += [r.as_dict() for r in _lift_all(engine, policy, incident_id, actor)]
     if kind == "record":
         seq = actions.record_action(engine, policy, "recovery_recorded", actor=PLAYBOOK_ACTOR, product_id=None,
@@ -155,6 +158,39 @@ def _approve_policy(engine: Engine, policy: LoadedPolicy, form: Any) -> dict[str
                 "message": "the proposed fingerprint is not the policy in force; deploy it, then approve again"}  # fmt: skip
     outcome = approve_policy(engine, policy, form.approver_id, basis="F4 playbook decision")
     return {"action": "approve_policy", **outcome.as_dict()}
+
+
+def _refuse_if_refused(engine: Engine, incident_id: str, done: list[dict[str, Any]], *, actor: str) -> None:
+    """A refused recovery step keeps the containment in place and fails the step (Airflow: clear the task to
+    retry once the cause is fixed); the refusal is on the incident's timeline."""
+    refused = next((step for step in done if "refusal" in step), None)
+    if refused is None:
+        return
+    records.add_event(engine, incident_id, "recovery_refused", actor=actor, detail=refused)
+    raise RequestDeniedError(str(refused["refusal"]), str(refused["message"]))
+
+
+def _revert_check(engine: Engine, policy: LoadedPolicy, incident_id: str) -> dict[str, Any]:
+    """F4 "Revert": the pin is lifted only once the policy in force is the one the pin enforces (the newest
+    approval, else the fingerprint pinned when the playbook ran); until then the gate keeps refusing writes
+    under the relaxed policy."""
+    from bucket_governance.bucket.policy_approval import last_approval
+
+    with engine.connect() as conn:
+        approved = last_approval(conn)
+        pinned = approved.fingerprint if approved else _pinned_by(conn, incident_id)
+    if pinned == policy.fingerprint:
+        return {"action": "revert_confirmed", "fingerprint": policy.fingerprint}
+    return {"action": "revert_confirmed", "refusal": "policy_not_reverted",
+            "message": f"the policy in force ({policy.fingerprint}) is not the approved one ({pinned}): "
+                       "the pin stays until it is reverted"}  # fmt: skip
+
+
+def _pinned_by(conn: Connection, incident_id: str) -> str | None:
+    g = gate_controls.c
+    query = select(g.parameters).where(g.kind == "pin_policy", g.parameters.contains(f'"incident_id": "{incident_id}"'))
+    text = conn.execute(query.order_by(g.control_id.desc()).limit(1)).scalar()
+    return str(json.loads(text).get("fingerprint")) if text else None
 
 
 def _approve_baseline(engine: Engine, policy: LoadedPolicy, form: Any, by: str, incident_id: str) -> dict[str, Any]:
