@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable
 
+from bucket_governance_airflow.dag_defaults import governance_default_args
 from bucket_governance_airflow.operators.integrity import AuditIntegrityOperator
 from bucket_governance_airflow.operators.playbook_starts import UpstreamFailedOperator, add_playbook_starts
 from bucket_governance_airflow.windows import window_params
@@ -53,11 +54,7 @@ with DAG(
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": "governance",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
-    },
+    default_args=governance_default_args(retry_delay=timedelta(minutes=2)),
     tags=["bucket-governance", "audit-integrity"],
     params=window_params(),
 ):

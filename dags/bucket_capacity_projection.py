@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable
 
+from bucket_governance_airflow.dag_defaults import governance_default_args
 from bucket_governance_airflow.operators.capacity import CapacityProjectionOperator
 from bucket_governance_airflow.operators.playbook_starts import add_playbook_starts
 
@@ -42,11 +43,7 @@ with DAG(
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": "governance",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=5),
-    },
+    default_args=governance_default_args(retry_delay=timedelta(minutes=5)),
     tags=["bucket-governance", "capacity-projection"],
 ):
     projection = CapacityProjectionOperator(task_id="project_capacity", outlets=[CAPACITY])

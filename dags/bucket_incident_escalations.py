@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable
 
+from bucket_governance_airflow.dag_defaults import governance_default_args
 from bucket_governance_airflow.operators.escalations import EscalateOverdueOperator
 
 with DAG(
@@ -31,7 +32,7 @@ with DAG(
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "governance", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args=governance_default_args(retry_delay=timedelta(minutes=1)),
     tags=["bucket-governance", "playbook", "escalation"],
 ):
     EscalateOverdueOperator(task_id="escalate_overdue")

@@ -29,6 +29,7 @@ from airflow.sdk import DAG, Param
 
 from bucket_governance.incidents.forms import field_schemas
 from bucket_governance.incidents.registry import PLAYBOOKS, Playbook
+from bucket_governance_airflow.dag_defaults import governance_default_args
 from bucket_governance_airflow.operators.playbooks import (
     OPEN_TASK,
     OpenIncidentOperator,
@@ -74,7 +75,7 @@ def _build(playbook: Playbook) -> DAG:
         schedule=None,
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
-        default_args={"owner": "governance", "retries": 2, "retry_delay": timedelta(seconds=30)},
+        default_args=governance_default_args(retry_delay=timedelta(seconds=30)),
         tags=["bucket-governance", "playbook", f"playbook-{playbook.playbook_id.lower()}"],
         params=_params(playbook),
     ) as dag:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable
 
+from bucket_governance_airflow.dag_defaults import governance_default_args
 from bucket_governance_airflow.operators.playbook_starts import add_playbook_starts
 from bucket_governance_airflow.operators.threat_scan import ThreatScanOperator, ThreatScanSummaryOperator
 from bucket_governance_airflow.windows import window_params
@@ -37,7 +38,7 @@ with DAG(
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,  # back-fill explicitly (`airflow backfill create`); every window is idempotent
     max_active_runs=2,
-    default_args={"owner": "governance", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args=governance_default_args(retry_delay=timedelta(minutes=1)),
     tags=["bucket-governance", "threat-scan"],
     params=window_params(),
 ):
