@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 HASH_SIZE = 32
@@ -185,6 +185,15 @@ def inclusion_proof(index: int, leaf_hashes: Sequence[bytes], *, tree_size: int 
         raise ValueError(f"tree size {size} is outside 0..{len(leaf_hashes)}")
     if not 0 <= index < size:
         raise ValueError(f"leaf index {index} is outside a tree of {size} leaves")
+    return inclusion_path(index, size, lambda start, end: subtree_root(leaf_hashes, start, end))
+
+
+def inclusion_path(index: int, size: int, root: Callable[[int, int], bytes]) -> list[bytes]:
+    """The walk of PATH(index, D[0:size]) with subtree roots from ``root(start, end)``; checks done by callers.
+
+    Shared by ``inclusion_proof`` (roots recomputed from leaves) and ``merkle_tree.MerkleTree`` (roots
+    read from stored levels), so the two can only differ in how a subtree root is obtained.
+    """
     # Walk down from the root, recording at each split the root of the half that does not hold the
     # leaf; PATH lists those siblings bottom-up, hence the final reversal.
     siblings_top_down: list[bytes] = []
@@ -192,10 +201,10 @@ def inclusion_proof(index: int, leaf_hashes: Sequence[bytes], *, tree_size: int 
     while end - start > 1:
         middle = start + _split_point(end - start)
         if index < middle:
-            siblings_top_down.append(subtree_root(leaf_hashes, middle, end))
+            siblings_top_down.append(root(middle, end))
             end = middle
         else:
-            siblings_top_down.append(subtree_root(leaf_hashes, start, middle))
+            siblings_top_down.append(root(start, middle))
             start = middle
     return siblings_top_down[::-1]
 
@@ -250,6 +259,11 @@ def consistency_proof(old_size: int, new_size: int, leaf_hashes: Sequence[bytes]
         raise ValueError(f"need 0 <= old size ({old_size}) <= new size ({new_size}) <= leaves ({len(leaf_hashes)})")
     if old_size in (0, new_size):
         return []
+    return consistency_path(old_size, new_size, lambda start, end: subtree_root(leaf_hashes, start, end))
+
+
+def consistency_path(old_size: int, new_size: int, root: Callable[[int, int], bytes]) -> list[bytes]:
+    """The walk of PROOF(old_size, D[0:new_size]) with roots from ``root(start, end)``; 0 < old < new."""
     # SUBPROOF recursion unrolled: each step appends one subtree root *after* the deeper proof, so we
     # collect top-down and reverse. ``old_is_whole`` is SUBPROOF's ``b`` flag: while the old tree is a
     # whole left subtree the verifier knows its root, so it is not repeated in the proof.
@@ -259,14 +273,14 @@ def consistency_proof(old_size: int, new_size: int, leaf_hashes: Sequence[bytes]
     while remaining_old != end - start:
         middle = start + _split_point(end - start)
         if start + remaining_old <= middle:
-            top_down.append(subtree_root(leaf_hashes, middle, end))
+            top_down.append(root(middle, end))
             end = middle
         else:
-            top_down.append(subtree_root(leaf_hashes, start, middle))
+            top_down.append(root(start, middle))
             remaining_old -= middle - start
             start = middle
             old_is_whole = False
-    bottom = [] if old_is_whole else [subtree_root(leaf_hashes, start, end)]
+    bottom = [] if old_is_whole else [root(start, end)]
     return bottom + top_down[::-1]
 
 

@@ -6,6 +6,8 @@ named), so what the auditor receives is anchored to a signature, not to our word
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -14,9 +16,34 @@ from bucket_governance.db.tables import artifact_versions, ledger_entries
 from bucket_governance.errors import InvalidInputError, NotFoundError
 from bucket_governance.ledger.chain import entry_from_row
 from bucket_governance.ledger.checkpoint_store import StoredCheckpoint, checkpoint_covering, get_checkpoint
-from bucket_governance.ledger.merkle import consistency_proof, inclusion_proof
+from bucket_governance.ledger.merkle_tree import MerkleTree
 from bucket_governance.ledger.proof_bundle import consistency_bundle, inclusion_bundle
 from bucket_governance.ledger.tree_state import new_leaf_hashes
+
+_CACHED_TREES = 2  # checkpoints whose whole tree is kept in memory (≈ 64 MB per million entries)
+_trees: OrderedDict[tuple[int, str], MerkleTree] = OrderedDict()
+_trees_lock = threading.Lock()
+
+
+def checkpoint_tree(conn: Connection, stored: StoredCheckpoint) -> MerkleTree:
+    """Every level of the tree ``stored`` signed, read and hashed once, then served from memory.
+
+    The key is (tree size, signed root): equal keys mean equal leaves, whatever the database. A tree is
+    kept only if the stored entries still hash to the signed root; otherwise it is rebuilt on each
+    request, and its proofs fail verification, as they should.
+    """
+    key = (stored.tree_size, stored.root_hash)
+    with _trees_lock:
+        if key in _trees:
+            _trees.move_to_end(key)
+            return _trees[key]
+    tree = MerkleTree(new_leaf_hashes(conn, 0, stored.tree_size))
+    if tree.root().hex() == stored.root_hash:
+        with _trees_lock:
+            _trees[key] = tree
+            while len(_trees) > _CACHED_TREES:
+                _trees.popitem(last=False)
+    return tree
 
 
 def _checkpoint_for(conn: Connection, seq: int, checkpoint_id: int | None) -> StoredCheckpoint:
@@ -36,15 +63,14 @@ def _checkpoint_for(conn: Connection, seq: int, checkpoint_id: int | None) -> St
 def inclusion_for_seq(
     conn: Connection, seq: int, *, checkpoint_id: int | None = None, artifact: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The inclusion proof file of ledger entry ``seq``. Costs O(tree size) leaf hashes."""
+    """The inclusion proof file of ledger entry ``seq``: O(log n) once the checkpoint's tree is cached."""
     if seq < 1:
         raise InvalidInputError("seq_invalid", f"ledger sequence numbers start at 1, got {seq}")
     row = conn.execute(select(ledger_entries).where(ledger_entries.c.seq == seq)).first()
     if row is None:
         raise NotFoundError("entry_not_found", f"there is no ledger entry {seq}")
     stored = _checkpoint_for(conn, seq, checkpoint_id)
-    leaves = new_leaf_hashes(conn, 0, stored.tree_size)
-    path = inclusion_proof(seq - 1, leaves, tree_size=stored.tree_size)
+    path = checkpoint_tree(conn, stored).inclusion_proof(seq - 1)
     canonical = entry_from_row(row).canonical_bytes()
     return inclusion_bundle(canonical, seq, stored.tree_size, path, stored.signed_note, artifact)
 
@@ -74,5 +100,5 @@ def consistency_between(conn: Connection, old_id: int, new_id: int) -> dict[str,
     if new.previous_size == old.tree_size:
         path = [bytes.fromhex(h) for h in new.consistency_proof]  # proven and stored when it was signed
     else:
-        path = consistency_proof(old.tree_size, new.tree_size, new_leaf_hashes(conn, 0, new.tree_size))
+        path = checkpoint_tree(conn, new).consistency_proof(old.tree_size)
     return consistency_bundle(old.signed_note, new.signed_note, path)

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from bucket_governance.db.tables_ledger import merkle_frontier
 from bucket_governance.ledger.chain import iter_rows
-from bucket_governance.ledger.merkle import MerkleFrontier, leaf_hash, subtree_root
+from bucket_governance.ledger.merkle import MerkleFrontier, consistency_path, leaf_hash, subtree_root
 from bucket_governance.ledger.stored import stored_canonical_bytes
 
 FRONTIER_NAME = "ledger"
@@ -85,7 +85,7 @@ def extend(old: MerkleFrontier, new_leaves: Sequence[bytes]) -> Extension:
 def consistency_from_frontier(old: MerkleFrontier, new_leaves: Sequence[bytes]) -> list[bytes]:
     """RFC 9162 PROOF(m, D[0:n]) from the old border and the ``n - m`` new leaves only.
 
-    Same walk as ``merkle.consistency_proof``: every subtree it needs either lies wholly in the old tree
+    The walk of ``merkle.consistency_proof``: every subtree it needs either lies wholly in the old tree
     — then it is one of the border's perfect subtrees — or wholly among the new leaves ``[m, n)``.
     """
     m, n = old.size, old.size + len(new_leaves)
@@ -98,20 +98,7 @@ def consistency_from_frontier(old: MerkleFrontier, new_leaves: Sequence[bytes]) 
             return border[(start, end)]
         return subtree_root(new_leaves, start - m, end - m)
 
-    top_down: list[bytes] = []
-    start, end, remaining, old_is_whole = 0, n, m, True
-    while remaining != end - start:
-        middle = start + (1 << ((end - start - 1).bit_length() - 1))
-        if start + remaining <= middle:
-            top_down.append(root(middle, end))
-            end = middle
-        else:
-            top_down.append(root(start, middle))
-            remaining -= middle - start
-            start = middle
-            old_is_whole = False
-    bottom = [] if old_is_whole else [root(start, end)]
-    return bottom + top_down[::-1]
+    return consistency_path(m, n, root)
 
 
 def _border_ranges(frontier: MerkleFrontier) -> dict[tuple[int, int], bytes]:

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bucket_governance.ledger.canonical import GENESIS_HASH, CanonicalFormError, chain_hash
-from bucket_governance.ledger.chain import entry_from_row, iter_rows
+from bucket_governance.ledger.chain import entry_from_row
+from bucket_governance.ledger.chain_scan import iter_chain_rows, scan_chain
 
 
 @dataclass(frozen=True)
@@ -59,16 +60,20 @@ def verify_chain(
     """Walk entries after ``after_seq`` (whose hash is ``after_hash``), recomputing every link.
 
     Continues past a problem (re-anchoring on the stored hash) so one report lists every damaged place,
-    up to ``max_problems``.
+    up to ``max_problems``. Rows go through the fast path (``chain_scan``); only those it cannot clear
+    get the exact check below, which names and classifies the problem.
     """
     report = ChainReport(start_seq=after_seq + 1, last_seq=after_seq, last_hash=after_hash)
-    for row in iter_rows(conn, after_seq=after_seq):
-        for problem in _check_row(row, report.last_seq, report.last_hash):
+
+    def suspect(row: Any, prev_seq: int, prev_hash: str) -> None:
+        for problem in _check_row(row, prev_seq, prev_hash):
             if len(report.problems) < max_problems:
                 report.problems.append(problem)
-        report.entries_checked += 1
-        report.last_seq, report.last_hash = row.seq, row.entry_hash
-        if progress is not None and report.entries_checked % 10_000 == 0:
+
+    for rows in iter_chain_rows(conn, after_seq=after_seq):
+        report.last_seq, report.last_hash = scan_chain(rows, report.last_seq, report.last_hash, suspect)
+        before, report.entries_checked = report.entries_checked, report.entries_checked + len(rows)
+        if progress is not None and report.entries_checked // 10_000 > before // 10_000:
             progress(report.entries_checked)
     return report
 
