@@ -9,8 +9,13 @@ rate. Products without a rate in the policy fall back to the global ``writes_per
 * :class:`DatabaseRateLimiter` (``database``) — counters in ``api_rate_windows`` on the governance
   database, shared by every API process on it (uvicorn workers, Airflow API servers), so together they
   allow the policy rate once. A sliding window: the current window's count plus the previous window's
-  weighted by how much of it still overlaps the last window length; the increment is one atomic upsert
-  that only counts a request when it fits, on SQLite and PostgreSQL alike.
+  weighted by how much of it still overlaps the last window length. A process leases tokens — one atomic
+  upsert that counts ``lease_size(rate)`` of them (or what is left) only when they all fit, on SQLite and
+  PostgreSQL alike — and serves requests from its lease without a round trip until it runs out or the window moves on.
+  Leased tokens are counted before they are used, so N processes never admit more than the window allows;
+  unused ones expire with their window (slight under-admission, at most N × (lease − 1) a window). Rates up
+  to 10/s lease one token at a time: exactly shared. A full window is remembered until it can reopen, so a
+  product flooding its limit is refused without a round trip.
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import Connection, Engine, and_, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bucket_governance.db.tables_ratelimit import api_rate_windows
@@ -34,6 +39,10 @@ SECOND_US = 1_000_000
 MAX_WINDOW_US = 60 * SECOND_US  # a rate below one a minute still gets one request a minute
 KEEP_US = 2 * MAX_WINDOW_US  # the previous window is read, so rows go once they are two windows old
 SWEEP_EVERY_S = 10.0
+# A lease is a tenth of a second's rate: at 500 req/s a process makes ~10 round trips a second, not 500,
+# and leaves at most 49 tokens unused when a window ends. Capped so a huge rate does not strand a lot.
+LEASE_FRACTION = 0.1
+MAX_LEASE = 50
 
 
 def policy_rate(policy: LoadedPolicy, product_id: str, kind: Kind) -> float:
@@ -106,32 +115,96 @@ class _Window:
         """How many requests this window may count in all, given the previous window's count."""
         return math.floor(self.capacity - previous * (1.0 - self.elapsed))
 
+    def reopens_us(self, previous: int, allowed: int) -> int:
+        """When ``allowed`` first grows past its value now — a full window cannot take a request before.
+
+        It grows only as the previous window's weight slides off; with none, not before the window ends.
+        Computed late by a rounding error, it only delays the next round trip: never over-admission.
+        """
+        end_us = self.start_us + self.length_us
+        room = self.capacity - allowed - 1  # the previous window's weight must fall to this
+        if previous == 0 or room < 0:
+            return end_us
+        return min(end_us, self.start_us + math.ceil((1.0 - room / previous) * self.length_us))
+
     def retry_after_s(self, now_us: int) -> int:
         return max(1, math.ceil((self.start_us + self.length_us - now_us) / SECOND_US))
 
 
+def lease_size(rate: float) -> int:
+    """Tokens one database round trip takes: a tenth of a second's rate, at least 1, at most ``MAX_LEASE``.
+
+    A rate up to 10/s leases one token at a time, so small rates stay exactly shared between processes.
+    """
+    return min(MAX_LEASE, max(1, math.ceil(rate * LEASE_FRACTION)))
+
+
+@dataclass
+class _Lease:
+    """One process's share of one (product, kind) window: tokens counted in the database, not yet used."""
+
+    start_us: int  # the window the tokens belong to; they expire with it
+    tokens: int = 0
+    closed_until_us: int = 0  # the window was full; it cannot open before this, so nobody asks before
+
+
 class DatabaseRateLimiter:
-    """Sliding-window counters in the governance database, shared by every API process using it."""
+    """Sliding-window counters in the governance database, shared by every API process using it.
+
+    Tokens are counted in the database before they are used, ``lease_size(rate)`` per round trip, and used
+    from memory until the lease runs out or the window moves on. Unused tokens expire with their window:
+    processes together may admit a little less than the rate, never more. When fewer than a lease are
+    left, a process takes what is left.
+    """
 
     def __init__(self, policy: LoadedPolicy, engine: Engine, clock: Clock = time.time) -> None:
         self._policy = policy
         self._engine = engine
         self._clock = clock
         self._next_sweep = 0.0
+        self._leases: dict[tuple[str, Kind], _Lease] = {}
+        self._locks: dict[tuple[str, Kind], threading.Lock] = {}
+        self._guard = threading.Lock()
 
     def rate_of(self, product_id: str, kind: Kind) -> float:
         return policy_rate(self._policy, product_id, kind)
 
     def acquire(self, product_id: str, kind: Kind) -> int:
         """0 when the request may proceed (and is counted), else the whole seconds to wait."""
-        now_us = int(self._clock() * SECOND_US)
-        window = _Window.at(now_us, self.rate_of(product_id, kind))
+        rate = self.rate_of(product_id, kind)
+        # One lock per (product, kind): while one thread leases, the others of that key wait for its
+        # tokens instead of each taking a lease; other keys are not held up. The clock is read inside it,
+        # so a thread that waited never brings back a window another thread has already left.
+        with self._lock_of((product_id, kind)):
+            now_us = int(self._clock() * SECOND_US)
+            window = _Window.at(now_us, rate)
+            lease = self._leases.get((product_id, kind))
+            if lease is None or lease.start_us != window.start_us:
+                lease = self._leases[(product_id, kind)] = _Lease(window.start_us)
+            if lease.tokens == 0 and now_us >= lease.closed_until_us:
+                self._refill(lease, window, product_id, kind, now_us, lease_size(rate))
+            if lease.tokens == 0:
+                return window.retry_after_s(now_us)
+            lease.tokens -= 1
+        return 0
+
+    def _lock_of(self, key: tuple[str, Kind]) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _refill(self, lease: _Lease, window: _Window, product_id: str, kind: Kind, now_us: int, size: int) -> None:
+        """Lease up to ``size`` tokens of the window — what is left if fewer — in one transaction."""
         with self._engine.begin() as conn:
             self._sweep(conn, now_us)
-            previous = _granted(conn, product_id, kind, window.start_us - window.length_us)
+            previous, current = _counts(conn, product_id, kind, window.start_us, window.length_us)
             allowed = window.allowed(previous)
-            counted = allowed >= 1 and _count_if_below(conn, product_id, kind, window.start_us, allowed)
-        return 0 if counted else window.retry_after_s(now_us)
+            want = min(size, allowed - current)
+            got = _take(conn, product_id, kind, window.start_us, allowed, want)
+            if got == 0 and want > 1:  # another process took some between our read and write (PostgreSQL)
+                got = _take(conn, product_id, kind, window.start_us, allowed, 1)
+        lease.tokens = got
+        if got == 0:
+            lease.closed_until_us = window.reopens_us(previous, allowed)
 
     def _sweep(self, conn: Connection, now_us: int) -> None:
         # Every few seconds per process, not per request: the delete is cheap but not free.
@@ -141,31 +214,38 @@ class DatabaseRateLimiter:
         conn.execute(delete(api_rate_windows).where(api_rate_windows.c.window_start_us < now_us - KEEP_US))
 
 
-def _key(product_id: str, kind: str, start_us: int) -> Any:
+def _counts(conn: Connection, product_id: str, kind: str, start_us: int, length_us: int) -> tuple[int, int]:
+    """Tokens counted in the previous and the current window, in one SELECT."""
     t = api_rate_windows.c
-    return and_(t.product_id == product_id, t.kind == kind, t.window_start_us == start_us)
+    rows = conn.execute(
+        select(t.window_start_us, t.granted).where(
+            t.product_id == product_id, t.kind == kind, t.window_start_us.in_([start_us - length_us, start_us])
+        )
+    ).all()
+    found = {int(start): int(granted) for start, granted in rows}
+    return found.get(start_us - length_us, 0), found.get(start_us, 0)
 
 
-def _granted(conn: Connection, product_id: str, kind: str, start_us: int) -> int:
-    found = conn.execute(select(api_rate_windows.c.granted).where(_key(product_id, kind, start_us))).scalar()
-    return int(found or 0)
+def _take(conn: Connection, product_id: str, kind: str, start_us: int, allowed: int, want: int) -> int:
+    """Count ``want`` tokens in the window if they all fit under ``allowed``: ``want``, else 0.
 
-
-def _count_if_below(conn: Connection, product_id: str, kind: str, start_us: int, allowed: int) -> bool:
-    """Count one request in the window unless it already holds ``allowed``; whether it was counted.
-
-    One statement, atomic on both dialects: INSERT … ON CONFLICT DO UPDATE … WHERE granted < allowed
-    RETURNING granted returns no row when the window is full (SQLite ≥ 3.35, PostgreSQL ≥ 9.5).
+    One statement, atomic on both dialects: INSERT … ON CONFLICT DO UPDATE … WHERE granted + want <=
+    allowed RETURNING returns no row when they do not fit (SQLite ≥ 3.35, PostgreSQL ≥ 9.5), so however
+    processes interleave, a window never counts more than ``allowed``.
     """
+    if want < 1:
+        return 0
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     t = api_rate_windows.c
-    row = dialect_insert(api_rate_windows).values(product_id=product_id, kind=kind, window_start_us=start_us, granted=1)
+    row = dialect_insert(api_rate_windows).values(
+        product_id=product_id, kind=kind, window_start_us=start_us, granted=want
+    )
     statement = row.on_conflict_do_update(
         index_elements=[t.product_id, t.kind, t.window_start_us],
-        set_={"granted": t.granted + 1},
-        where=t.granted < allowed,
+        set_={"granted": t.granted + want},
+        where=t.granted + want <= allowed,
     ).returning(t.granted)
-    return conn.execute(statement).first() is not None
+    return want if conn.execute(statement).first() is not None else 0
 
 
 def make_limiter(backend: str, policy: LoadedPolicy, engine: Engine) -> RateLimiter | DatabaseRateLimiter:
