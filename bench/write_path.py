@@ -297,6 +297,26 @@ def _summary(values: list[float]) -> dict[str, Any]:
     }
 
 
+def count_statements(dbs: Databases, policy: LoadedPolicy, payload_bytes: int) -> dict[str, int]:
+    """Statements (round trips on PostgreSQL) one governed write sends, BEGIN/COMMIT not included."""
+    url = dbs.fresh()
+    engine = governed_engine(url)
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    store = BucketStore(engine, policy)
+    counts = {}
+    try:
+        store.create_batch([as_request(i) for i in make_items("count-warm", BATCH, payload_bytes)])
+        for name, size in (("single", 1), ("batched", BATCH)):
+            sent.clear()
+            store.create_batch([as_request(i) for i in make_items(f"count-{name}", size, payload_bytes)])
+            counts[name] = sum(1 for s in sent if s.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT"))
+    finally:
+        engine.dispose()
+        dbs.remove(url)
+    return counts
+
+
 def profile_governed(dbs: Databases, policy: LoadedPolicy, case: Case, payload_bytes: int, top: int) -> None:
     """cProfile one governed run of the case and print where its time goes."""
     warm = make_items(f"warm-{case.name}", case.warmup, payload_bytes)
@@ -336,6 +356,8 @@ def run_dialect(dialect: str, args: argparse.Namespace, pg_admin_url: str | None
                 "payload_bytes": args.payload_bytes,
                 "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "cases": {c.name: measure_case(dbs, policy, c, args.trials, args.payload_bytes) for c in cases},
+                "governed_statements_per_write": count_statements(dbs, policy, args.payload_bytes),
+                "raw_statements_per_write": {"single": 2, "batched": 2},
             }
             if args.profile:
                 for case in cases:

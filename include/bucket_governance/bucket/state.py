@@ -49,22 +49,31 @@ class StateSnapshot:
     artifacts: dict[str, ArtifactState]
     head: tuple[int, str]  # the ledger head (seq, hash) read under the lock
     existing_payloads: set[str] = field(default_factory=set)  # content hashes already stored
+    _frozen_sets: tuple[frozenset[str], ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     def for_request(self, product_id: str, artifact_id: str | None) -> GateState:
         bytes_stored, versions = self.usage.get(product_id, (0, 0))
-        subjects = self.controls.subjects
+        frozen, halted, held, quarantined = self._control_sets()
         throttles = self.controls.throttles
         return GateState(
-            frozen_actors=frozenset(subjects["frozen_actors"]),
-            halted_products=frozenset(subjects["halted_products"]),
-            held_subjects=frozenset(subjects["held_subjects"]),
-            quarantined_artifacts=frozenset(subjects["quarantined_artifacts"]),
-            throttles=tuple(throttles[s] for s in (product_id, artifact_id) if s in throttles),
+            frozen_actors=frozen,
+            halted_products=halted,
+            held_subjects=held,
+            quarantined_artifacts=quarantined,
+            throttles=tuple(throttles[s] for s in (product_id, artifact_id) if s in throttles) if throttles else (),
             pinned_fingerprint=self.controls.pinned_fingerprint,
             product_bytes=bytes_stored,
             product_versions=versions,
             artifact=self.artifacts.get(artifact_id) if artifact_id else None,
         )
+
+    def _control_sets(self) -> tuple[frozenset[str], ...]:
+        # Controls do not change within a batch: freeze them once, not once per item.
+        if self._frozen_sets is None:
+            subjects = self.controls.subjects
+            names = ("frozen_actors", "halted_products", "held_subjects", "quarantined_artifacts")
+            self._frozen_sets = tuple(frozenset(subjects[name]) for name in names)
+        return self._frozen_sets
 
     def record_write(self, product_id: str, artifact_id: str, version: int, owner_id: str, size: int) -> None:
         """Later items of the same batch see the writes of earlier ones."""

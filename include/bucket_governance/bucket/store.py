@@ -13,20 +13,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Insert, Table, Update, bindparam, insert, select, update
 
 from bucket_governance.bucket.gate import Decision, GateRequest, Reason, decide
 from bucket_governance.bucket.queries import artifact_history, artifact_versions_for
 from bucket_governance.bucket.requests import AccessRequest, ArtifactVersion, CreateRequest, Outcome, json_depth
 from bucket_governance.bucket.state import StateSnapshot, load_snapshot
 from bucket_governance.db.engine import lock_ledger
-from bucket_governance.db.tables import artifact_versions, payloads, product_usage
+from bucket_governance.db.tables import artifact_versions, ledger_entries, payloads, product_usage
 from bucket_governance.errors import InvalidInputError
 from bucket_governance.ledger.canonical import sha256_hex
-from bucket_governance.ledger.chain import AppendedEntry, EntryDraft, append_entries
+from bucket_governance.ledger.chain import AppendedEntry, EntryDraft, append_entries, chain_rows
 from bucket_governance.policy import LoadedPolicy, Operation
 
 Clock = Callable[[], int]
+# Built once: constructing a statement per call costs more than a small executemany's parameters.
+_INSERT_LEDGER = insert(ledger_entries)
+_INSERT_VERSIONS = insert(artifact_versions)
+_INSERT_PAYLOADS = insert(payloads)
 _ADD_USAGE = (
     update(product_usage)
     .where(product_usage.c.product_id == bindparam("usage_product"))
@@ -42,7 +46,7 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built once per item on the hot path, never changed (frozen costs ~1.5 µs)
 class _Prepared:
     """A create request with its derived bytes, hashes and sizes, computed before taking the lock."""
 
@@ -71,7 +75,7 @@ class _Prepared:
             expected_version=r.expected_version,
             owner_id=owner_id,
             payload_size=len(self.payload),
-            metadata_size=len(self.metadata_json.encode()),
+            metadata_size=len(self.metadata_json),  # ASCII (the encoder escapes the rest): chars are bytes
             metadata_depth=self.metadata_depth,
             reference_url=r.reference_url,
         )
@@ -113,8 +117,15 @@ class BucketStore:
                 _create_draft(p, d, v, o, self._policy.fingerprint)
                 for p, d, v, o in zip(prepared, decisions, versions, owners, strict=True)
             ]
-            appended = append_entries(conn, drafts, times, head=snapshot.head)
-            if all(d.allowed for d in decisions):
+            ledger_rows, appended = chain_rows(drafts, times, snapshot.head)
+            if not all(d.allowed for d in decisions):
+                conn.execute(_INSERT_LEDGER, ledger_rows)
+            elif len(prepared) == 1 and conn.dialect.name == "postgresql":
+                item, entry = prepared[0], appended[0]
+                row = _version_row(item, versions[0], owners[0], entry)
+                _write_one_combined(conn, ledger_rows[0], item, row, known_products, snapshot.existing_payloads)
+            else:
+                conn.execute(_INSERT_LEDGER, ledger_rows)
                 _store_versions(conn, prepared, versions, owners, appended, known_products, snapshot.existing_payloads)
         return [
             Outcome(d, a.seq, a.entry_hash, p.artifact_id, v if d.allowed else None)
@@ -243,6 +254,10 @@ def _access_draft(
     )
 
 
+# One encoder for every request: json.dumps with options builds a new encoder on each call.
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def _prepare(request: CreateRequest) -> _Prepared:
     if not isinstance(request.metadata, dict) or not isinstance(request.provenance, dict):
         raise InvalidInputError("json_object_required", "metadata and provenance must be JSON objects")
@@ -250,8 +265,8 @@ def _prepare(request: CreateRequest) -> _Prepared:
         raise InvalidInputError("payload_and_reference", "send either a payload or a reference URL, not both")
     payload = request.payload if request.payload is not None else (request.reference_url or "").encode()
     try:
-        metadata_json = json.dumps(request.metadata, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        provenance_json = json.dumps(request.provenance, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        metadata_json = _JSON.encode(request.metadata)
+        provenance_json = _JSON.encode(request.provenance)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError("json_invalid", f"metadata/provenance are not valid JSON: {exc}") from None
     return _Prepared(
@@ -303,10 +318,62 @@ def _store_versions(
 ) -> None:
     _insert_missing_payloads(conn, prepared, existing_payloads)
     conn.execute(
-        insert(artifact_versions),
+        _INSERT_VERSIONS,
         [_version_row(p, v, o, a) for p, v, o, a in zip(prepared, versions, owners, appended, strict=True)],
     )
     _update_usage(conn, prepared, known_products)
+
+
+def _write_one_combined(
+    conn: Connection,
+    ledger_row: dict[str, Any],
+    item: _Prepared,
+    version_row: dict[str, Any],
+    known_products: set[str],
+    existing_payloads: set[str],
+) -> None:
+    """PostgreSQL, one allowed CREATE: ledger, payload, version and usage rows in ONE statement.
+
+    A round trip costs more than all four inserts on a single write, so they go as data-modifying CTEs of
+    the usage statement (SQLite has no such CTEs: it writes them one by one, which costs no network).
+    Every constraint still holds: foreign keys are checked at the end of the statement, inside the same
+    transaction and under the same ledger lock.
+    """
+    product_id = item.request.product_id
+    with_payload, usage_known = item.content_hash not in existing_payloads, product_id in known_products
+    params = {f"l_{k}": v for k, v in ledger_row.items()}
+    params.update({f"a_{k}": v for k, v in version_row.items()})
+    if with_payload:
+        params.update(p_content_hash=item.content_hash, p_size_bytes=len(item.payload), p_data=item.payload)
+    params.update(usage_product=product_id, added_bytes=len(item.payload), added_versions=1)
+    conn.execute(_combined_write(with_payload, usage_known), params)
+
+
+_COMBINED: dict[tuple[bool, bool], Insert | Update] = {}
+
+
+def _combined_write(with_payload: bool, usage_known: bool) -> Insert | Update:
+    """Built once per shape (payload new or stored, product usage row present or not)."""
+    key = (with_payload, usage_known)
+    if key not in _COMBINED:
+        ctes = [_insert_cte(ledger_entries, "l"), _insert_cte(artifact_versions, "a")]
+        if with_payload:
+            ctes.append(_insert_cte(payloads, "p"))
+        usage = (
+            _ADD_USAGE
+            if usage_known
+            else insert(product_usage).values(
+                product_id=bindparam("usage_product"),
+                bytes_stored=bindparam("added_bytes"),
+                artifact_versions=bindparam("added_versions"),
+            )
+        )
+        _COMBINED[key] = usage.add_cte(*ctes)
+    return _COMBINED[key]
+
+
+def _insert_cte(table: Table, prefix: str) -> Any:
+    return insert(table).values({c.name: bindparam(f"{prefix}_{c.name}", type_=c.type) for c in table.c}).cte(prefix)
 
 
 def _insert_missing_payloads(conn: Connection, prepared: list[_Prepared], existing: set[str]) -> None:
@@ -314,7 +381,7 @@ def _insert_missing_payloads(conn: Connection, prepared: list[_Prepared], existi
     unique = {p.content_hash: p.payload for p in prepared}
     rows = [{"content_hash": h, "size_bytes": len(d), "data": d} for h, d in unique.items() if h not in existing]
     if rows:
-        conn.execute(insert(payloads), rows)
+        conn.execute(_INSERT_PAYLOADS, rows)
 
 
 def _version_row(item: _Prepared, version: int, owner: str, entry: AppendedEntry) -> dict[str, Any]:

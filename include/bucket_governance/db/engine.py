@@ -56,7 +56,10 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
     return engine
 
 
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")  # built once: every governed write takes it
+
+
 def lock_ledger(conn: Connection) -> None:
     """Serialize ledger appends for the rest of the transaction (SQLite already holds its write lock)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_ADVISORY_LOCK_KEY})
+        conn.execute(_ADVISORY_LOCK, {"key": LEDGER_ADVISORY_LOCK_KEY})

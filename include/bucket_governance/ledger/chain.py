@@ -58,7 +58,21 @@ def append_entries(
 
     ``head`` may be passed when the caller already read it under the same lock (saves a round trip).
     """
-    seq, prev_hash = head if head is not None else ledger_head(conn)
+    rows, appended = chain_rows(drafts, times_us, head if head is not None else ledger_head(conn))
+    if rows:
+        conn.execute(insert(ledger_entries), rows)
+    return appended
+
+
+def chain_rows(
+    drafts: Sequence[EntryDraft], times_us: Sequence[int], head: tuple[int, str]
+) -> tuple[list[dict[str, Any]], list[AppendedEntry]]:
+    """The ``ledger_entries`` rows chaining ``drafts`` after ``head``, not yet written.
+
+    For a caller that writes them together with other rows (one round trip); it must hold the ledger lock
+    from reading ``head`` until it commits, exactly as for :func:`append_entries`.
+    """
+    seq, prev_hash = head
     rows: list[dict[str, Any]] = []
     appended: list[AppendedEntry] = []
     for draft, recorded_at_us in zip(drafts, times_us, strict=True):
@@ -67,11 +81,9 @@ def append_entries(
         canonical, reasons_json, details_json = entry.canonical_parts()
         entry_hash = chain_hash(prev_hash, canonical)
         rows.append(_row(entry, prev_hash, entry_hash, reasons_json, details_json))
-        appended.append(AppendedEntry(seq=seq, entry_hash=entry_hash, recorded_at_us=recorded_at_us))
+        appended.append(AppendedEntry(seq, entry_hash, recorded_at_us))
         prev_hash = entry_hash
-    if rows:
-        conn.execute(insert(ledger_entries), rows)
-    return appended
+    return rows, appended
 
 
 def _entry_from_draft(draft: EntryDraft, seq: int, recorded_at_us: int) -> LedgerEntry:
@@ -93,12 +105,24 @@ def _entry_from_draft(draft: EntryDraft, seq: int, recorded_at_us: int) -> Ledge
 
 
 def _row(entry: LedgerEntry, prev_hash: str, entry_hash: str, reasons_json: str, details_json: str) -> dict[str, Any]:
-    row = {name: getattr(entry, name) for name in LedgerEntry.__dataclass_fields__}
-    row["reasons"] = reasons_json  # the same serialisations the entry hash covers
-    row["details"] = details_json
-    row["prev_hash"] = prev_hash
-    row["entry_hash"] = entry_hash
-    return row
+    # Spelled out rather than walking the dataclass fields: this runs once per ledger entry written.
+    return {
+        "seq": entry.seq,
+        "prev_hash": prev_hash,
+        "entry_hash": entry_hash,
+        "recorded_at_us": entry.recorded_at_us,
+        "operation": entry.operation,
+        "decision": entry.decision,
+        "reasons": reasons_json,  # the same serialisations the entry hash covers
+        "actor_id": entry.actor_id,
+        "integration_id": entry.integration_id,
+        "product_id": entry.product_id,
+        "artifact_id": entry.artifact_id,
+        "version": entry.version,
+        "content_hash": entry.content_hash,
+        "policy_fingerprint": entry.policy_fingerprint,
+        "details": details_json,
+    }
 
 
 def entry_from_row(row: Any) -> LedgerEntry:
