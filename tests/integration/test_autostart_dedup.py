@@ -79,3 +79,29 @@ def test_every_finding_of_a_group_is_remembered_after_the_incident_closes(engine
     assert by_actor["gurukul.executor"]["conf"]["finding_ids"] == grouped
     assert after_close == []  # the second finding of the group is remembered, not only the first
     assert [s["conf"]["actor_id"] for s in new_finding] == ["gurukul.executor"]  # near miss: a new finding starts
+
+
+def test_an_f4_form_names_who_relaxed_the_policy_from_the_ledger(engine: Engine, policy: LoadedPolicy) -> None:
+    """T5.emergency_hotfix → F4: requested_by and the approver come from the first request decided under the
+    unapproved fingerprint, so the prefilled form passes validation (an 'unknown' approver would not)."""
+    from tests.unit.test_gate_controls import relaxed
+
+    from bucket_governance.bucket.requests import CreateRequest
+    from bucket_governance.bucket.store import BucketStore
+    from bucket_governance.incidents.autostart import form_for
+
+    loose = relaxed(policy)
+    outcome = BucketStore(engine, loose).create(
+        CreateRequest(actor_id="workflow.service", integration_id="workflow.gateway", product_id="workflow",
+                      artifact_class="ExecutionTrace", payload=b"{}")
+    )  # fmt: skip
+    finding = {"finding_id": "F-hotfix", "playbook": "F4", "subject": loose.fingerprint, "product_id": None,
+               "rule_id": "T5.emergency_hotfix", "evidence": {"first_seq": outcome.seq}}  # fmt: skip
+    unseen = {**finding, "subject": "b" * 64}
+
+    with engine.connect() as conn:
+        form, none = form_for(conn, policy, finding), form_for(conn, policy, unseen)
+
+    assert form is not None and none is None
+    assert (form["requested_by"], form["approver_id"]) == ("workflow.service", "workflow.owner")
+    assert steps.validate(policy, "F4", form).proposed_fingerprint == loose.fingerprint  # type: ignore[attr-defined]

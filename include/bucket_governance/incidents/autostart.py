@@ -118,6 +118,26 @@ def _f10(finding: dict[str, Any], base: dict[str, Any]) -> dict[str, Any] | None
             "fields": fields}  # fmt: skip
 
 
+def _f4(conn: Connection, policy: LoadedPolicy, finding: dict[str, Any], base: dict[str, Any]) -> dict[str, Any] | None:
+    """Who relaxed the policy is read off the ledger: the first request decided under the unapproved fingerprint
+    names the actor (requested_by) and its product, whose first owner decides. None when the ledger names none."""
+    evidence = finding.get("evidence") or {}
+    L = ledger_entries.c
+    query = (
+        select(L.actor_id, L.product_id)
+        .where(L.policy_fingerprint == finding["subject"], L.product_id.in_(list(policy.products)))
+        .where(L.seq >= int(evidence.get("first_seq") or 0))
+        .order_by(L.seq)
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    return {**base, "proposed_fingerprint": finding["subject"], "requested_by": row.actor_id,
+            "approver_id": policy.products[row.product_id].owners[0],
+            "justification": f"{finding['rule_id']}: policy in force differs from the last approved one"}  # fmt: skip
+
+
 def form_for(
     conn: Connection, policy: LoadedPolicy, finding: dict[str, Any], source: str = "threat_scan"
 ) -> dict[str, Any] | None:
@@ -127,9 +147,7 @@ def form_for(
     if playbook == "F1":
         return _f1(conn, policy, finding, base)
     if playbook == "F4" and len(str(finding["subject"])) == 64:
-        return {**base, "proposed_fingerprint": finding["subject"], "requested_by": "unknown",
-                "approver_id": policy.products[product].owners[0] if product in policy.products else "unknown",
-                "justification": f"{finding['rule_id']}: policy in force differs from the last approved one"}  # fmt: skip
+        return _f4(conn, policy, finding, base)
     if playbook == "F7":
         return _f7(conn, finding, base, source)
     if playbook == "F10":
