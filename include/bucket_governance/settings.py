@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         "process on the governance database; 'memory' keeps them per process (N processes allow N times the rate)",
     )
 
+    api_group_commit: Literal["on", "off"] = Field(
+        default="on",
+        description="'on': the API process records concurrent artifact writes and reads in one ledger "
+        "transaction per group (each still decided on its own) instead of one transaction per request",
+    )
+
     def resolved_db_url(self) -> str:
         if self.db_url:
             return self.db_url

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from sqlalchemy import Engine, make_url
 
 from bucket_governance.bucket.store import BucketStore
@@ -14,6 +14,7 @@ from bucket_governance.db import make_engine
 from bucket_governance.policy import LoadedPolicy
 from bucket_governance.policy.models import Integration
 from bucket_governance.settings import Settings
+from bucket_governance_api.group_commit import GroupCommitter
 from bucket_governance_api.ratelimit import DatabaseRateLimiter, RateLimiter, make_limiter
 
 API_WORKER_THREADS = 40  # anyio's default limit of worker threads, which run FastAPI's sync routes
@@ -32,6 +33,17 @@ class ApiContext:
     @cached_property
     def store(self) -> BucketStore:
         return BucketStore(self.engine, self.policy)
+
+    @cached_property
+    def committer(self) -> GroupCommitter | None:
+        """The group committer of artifact writes and reads, when ``api_group_commit`` is on."""
+        return GroupCommitter(self.store) if self.settings.api_group_commit == "on" else None
+
+    def close(self) -> None:
+        """The app's shutdown: stop the committer thread, if one was started."""
+        committer = self.__dict__.get("committer")  # only if one was built (cached_property keeps it here)
+        if committer is not None:
+            committer.close()
 
     @cached_property
     def integrations_by_token_hash(self) -> dict[str, Integration]:
@@ -60,5 +72,9 @@ def api_engine(url: str) -> Engine:
 
 
 def get_context(request: Request) -> ApiContext:
-    context: ApiContext = request.app.state.bucket_context
+    return get_app_context(request.app)
+
+
+def get_app_context(app: FastAPI) -> ApiContext:
+    context: ApiContext = app.state.bucket_context
     return context

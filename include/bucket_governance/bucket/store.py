@@ -58,7 +58,18 @@ class BucketStore:
     def create_batch(self, requests: Sequence[CreateRequest]) -> list[Outcome]:
         if not requests:
             return []
-        prepared = [prepare_create(r) for r in requests]
+        return self._create([prepare_create(r) for r in requests], independent=False)
+
+    def create_independent(self, prepared: Sequence[PreparedCreate]) -> list[Outcome]:
+        """Several CREATEs in one transaction, each decided on its own, as if sent one after another.
+
+        Unlike ``create_batch``, a denied item rejects only itself (it is recorded as denied); later items
+        see the writes of earlier ones (a second ``expected_version`` write of one artifact conflicts).
+        The API's group commit uses it; ``prepare_create`` each request first, its errors are its own.
+        """
+        return self._create(list(prepared), independent=True) if prepared else []
+
+    def _create(self, prepared: list[PreparedCreate], *, independent: bool) -> list[Outcome]:
         with self._engine.begin() as conn:
             lock_ledger(conn)
             snapshot = load_snapshot(
@@ -70,14 +81,27 @@ class BucketStore:
                 clock=self._clock,
             )
             known_products = set(snapshot.usage)  # read under the ledger lock, before this batch's writes
-            decisions, versions, owners = self._decide_batch(prepared, snapshot)
+            decisions, versions, owners = self._decide_batch(prepared, snapshot, independent=independent)
             times = [self._clock() for _ in prepared]
             drafts = [
                 _create_draft(p, d, v, o, self._policy.fingerprint)
                 for p, d, v, o in zip(prepared, decisions, versions, owners, strict=True)
             ]
             ledger_rows, appended = chain_rows(drafts, times, snapshot.head)
-            if not all(d.allowed for d in decisions):
+            if independent and not all(d.allowed for d in decisions):
+                conn.execute(_INSERT_LEDGER, ledger_rows)
+                kept = [i for i, d in enumerate(decisions) if d.allowed]
+                if kept:  # the allowed items of independent CREATEs, stored as create_batch stores a batch
+                    store_versions(
+                        conn,
+                        [prepared[i] for i in kept],
+                        [versions[i] for i in kept],
+                        [owners[i] for i in kept],
+                        [appended[i] for i in kept],
+                        known_products,
+                        snapshot.existing_payloads,
+                    )
+            elif not all(d.allowed for d in decisions):
                 conn.execute(_INSERT_LEDGER, ledger_rows)
             elif len(prepared) == 1 and conn.dialect.name == "postgresql":
                 item, entry = prepared[0], appended[0]
@@ -92,10 +116,10 @@ class BucketStore:
         ]
 
     def _decide_batch(
-        self, prepared: list[PreparedCreate], snapshot: StateSnapshot
+        self, prepared: list[PreparedCreate], snapshot: StateSnapshot, *, independent: bool
     ) -> tuple[list[Decision], list[int], list[str]]:
         decisions, versions, owners = [], [], []
-        batch_reason = self._batch_size_reason(len(prepared))
+        batch_reason = None if independent else self._batch_size_reason(len(prepared))
         for item in prepared:
             owner = item.request.owner_id or self._default_owner(item.request.product_id)
             state = snapshot.for_request(item.request.product_id, item.artifact_id)
@@ -108,7 +132,7 @@ class BucketStore:
             decisions.append(decision)
             versions.append(version)
             owners.append(owner)
-        if not all(d.allowed for d in decisions):
+        if not independent and not all(d.allowed for d in decisions):
             rejected = Reason("batch_rejected", "another item of this batch was denied; nothing was stored")
             decisions = [d if not d.allowed else Decision((rejected,)) for d in decisions]
         return decisions, versions, owners
@@ -138,6 +162,12 @@ class BucketStore:
         if request.operation is not Operation.READ:
             raise InvalidInputError("operation_invalid", "read() takes READ requests only")
         return self._access([request])[0]
+
+    def read_batch(self, requests: Sequence[AccessRequest]) -> list[tuple[Outcome, ArtifactVersion | None]]:
+        """Several READs in one transaction, each decided on its own (the API's group commit uses it)."""
+        if any(r.operation is not Operation.READ for r in requests):
+            raise InvalidInputError("operation_invalid", "read_batch() takes READ requests only")
+        return self._access(requests) if requests else []
 
     def history(self, request: AccessRequest) -> tuple[Outcome, list[ArtifactVersion]]:
         """The version list of one artifact (capped by the result-set limit); recorded as a READ."""

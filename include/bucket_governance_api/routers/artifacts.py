@@ -5,27 +5,38 @@ Writes and reads go through the governed store, so each one is decided by the ga
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+import anyio.to_thread
+from fastapi import APIRouter, Depends, FastAPI, Query
 
 from bucket_governance.bucket.requests import AccessRequest, CreateRequest
 from bucket_governance.policy import ActorKind, Operation
 from bucket_governance_api.audit_queries import artifact_product
 from bucket_governance_api.auth import Caller, Reader, Writer
-from bucket_governance_api.context import ApiContext, get_context
+from bucket_governance_api.context import ApiContext, get_app_context, get_context
 from bucket_governance_api.errors import ApiError
 from bucket_governance_api.routers.params import ArtifactIdPath, VersionPath
 from bucket_governance_api.schemas.bucket import ArtifactView, ArtifactWrite, ReadResult, VersionList, WriteResult
 from bucket_governance_api.schemas.common import ERROR_RESPONSES, WRITE_ERROR_RESPONSES
 
-router = APIRouter(prefix="/artifacts", tags=["bucket"])
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    await anyio.to_thread.run_sync(get_app_context(app).close)  # waits for the committer's current group
+
+
+router = APIRouter(prefix="/artifacts", tags=["bucket"], lifespan=_lifespan)
 Context = Annotated[ApiContext, Depends(get_context)]
 IncludePayload = Annotated[bool, Query(description="also return the payload as text when it is UTF-8")]
 
 
 def _create(ctx: ApiContext, caller: Caller, body: ArtifactWrite, artifact_id: str | None) -> WriteResult:
-    outcome = ctx.store.create(
+    create = ctx.committer.create if ctx.committer else ctx.store.create
+    outcome = create(
         CreateRequest(
             actor_id=caller.actor.id,
             integration_id=caller.integration.id,
@@ -80,7 +91,8 @@ def _read_request(ctx: ApiContext, caller: Caller, artifact_id: str, version: in
 
 
 def _read(ctx: ApiContext, caller: Caller, artifact_id: str, version: int | None, include: bool) -> ReadResult:
-    outcome, found = ctx.store.read(_read_request(ctx, caller, artifact_id, version))
+    read = ctx.committer.read if ctx.committer else ctx.store.read
+    outcome, found = read(_read_request(ctx, caller, artifact_id, version))
     outcome.raise_if_denied()
     assert found is not None
     payload = ctx.store.payload(found.content_hash) if include else None
