@@ -6,8 +6,9 @@
   entries/s ÷ raw entries/s, target ≥ 0.5. In memory; the previous row-by-row check (``_check_row``, now
   only the exact fallback) is timed in the same run for before/after, and ``verify_chain_db`` reads the
   rows from a SQLite ledger, for scale.
-* ``verify``     — the same ratio for the audit-integrity walk (``checks/integrity_ledger.py``: also time
-  order and the CREATE bookkeeping for the artifact cross-check); ``verify_db`` reads from SQLite.
+* ``verify``     — the same ratio for the audit-integrity walk (``checks/integrity_ledger.py``: the same
+  fast path, plus time order and the CREATE bookkeeping for the artifact cross-check), with its previous
+  row-by-row check (``_check``, now only the fallback) timed in the same run; ``verify_db`` reads from SQLite.
 * ``checkpoint`` — ``create_checkpoint`` after K appends on a ledger of LARGE entries vs on a ledger of K
   entries (both SQLite, both previously checkpointed): ratio = large ÷ small seconds, target ≤ 1.5 — the
   stored frontier makes a checkpoint cost O(K + log n), not O(n).
@@ -38,7 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, insert
 
 from bucket_governance.checks.integrity_ledger import Walk as WalkState
-from bucket_governance.checks.integrity_ledger import _check, walk
+from bucket_governance.checks.integrity_ledger import _check, walk, walk_rows
 from bucket_governance.db import make_engine, upgrade_to_head
 from bucket_governance.db.tables import ledger_entries
 from bucket_governance.ledger.canonical import GENESIS_HASH, LedgerEntry, chain_hash
@@ -53,16 +54,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 T0 = 1_800_000_000_000_000
 KEY = Ed25519PrivateKey.generate()
-
-
-class Row:
-    """A stored ledger row as the database hands it back (attribute access, JSON text columns)."""
-
-    __slots__ = (*LedgerEntry.__dataclass_fields__, "prev_hash", "entry_hash")
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        for name, value in values.items():
-            setattr(self, name, value)
 
 
 def make_rows(count: int, start_seq: int = 1, prev_hash: str = GENESIS_HASH) -> list[dict[str, Any]]:
@@ -119,35 +110,38 @@ def raw_chain(canonical: list[bytes]) -> Callable[[], None]:
     return raw
 
 
-def bench_verify(entries: int, trials: int) -> dict[str, Any]:
-    stored = [Row(r) for r in make_rows(entries)]
-    canonical = [
-        LedgerEntry(
-            **{
-                **{k: getattr(r, k) for k in LedgerEntry.__dataclass_fields__},
-                "reasons": (),
-                "details": json.loads(r.details),
-            }
-        ).canonical_bytes()
-        for r in stored
-    ]
+def bench_verify(entries: int, trials: int, batch: int = 5000) -> dict[str, Any]:
+    """The integrity walk's loop (fast path + its own checks) vs the raw loop, and the old row-by-row check."""
+    rows = _chain_rows(entries)
+    canonical = [stored_canonical_bytes(r) for r in rows]
 
     def checked() -> None:
         state = WalkState(last_seq=0, last_hash=GENESIS_HASH, last_time_us=None)
-        for row in stored:
-            _check(state, row, 5_000_000)
-        assert state.ok
+        for start in range(0, entries, batch):  # as walk gets them from iter_chain_rows
+            walk_rows(state, rows[start : start + batch], 5_000_000)
+        assert state.ok and state.entries_checked == entries and len(state.creates) == entries
 
-    raw_s, walk_s = interleaved(trials, raw_chain(canonical), checked)
-    return _ratio("verify", entries, walk_s, raw_s, target=0.5, higher_is_better=True)
+    def row_by_row() -> None:  # the loop the walk ran before the fast path
+        state = WalkState(last_seq=0, last_hash=GENESIS_HASH, last_time_us=None)
+        for row in rows:
+            _check(state, row, 5_000_000)
+        assert state.ok and len(state.creates) == entries
+
+    raw_s, walk_s, before_s = interleaved(trials, raw_chain(canonical), checked, row_by_row)
+    result = _ratio("verify", entries, walk_s, raw_s, target=0.5, higher_is_better=True)
+    return {**result, "row_by_row_seconds": before_s, "row_by_row_ratio": raw_s / before_s}
 
 
 ChainRow = namedtuple("ChainRow", [c.name for c in CHAIN_COLUMNS])  # type: ignore[misc]  # like a Core Row
 
 
+def _chain_rows(entries: int) -> list[Any]:
+    return [ChainRow(**{c: r[c] for c in ChainRow._fields}) for r in make_rows(entries)]
+
+
 def bench_verify_chain(entries: int, trials: int, batch: int = 5000) -> dict[str, Any]:
     """``verify_chain``'s loop (fast path + exact fallback) vs the raw loop, and the old row-by-row check."""
-    rows = [ChainRow(**{c: r[c] for c in ChainRow._fields}) for r in make_rows(entries)]
+    rows = _chain_rows(entries)
     canonical = [stored_canonical_bytes(r) for r in rows]
     problems: list[Any] = []
 
@@ -319,6 +313,7 @@ def _print_summary(report: dict[str, Any], args: argparse.Namespace) -> None:
     print(
         f"verify (integrity walk): {n / v['seconds']:,.0f} entries/s vs raw {n / v['baseline_seconds']:,.0f}/s -> {v['ratio']:.2f}"
     )
+    print(f"  row by row (before): {n / v['row_by_row_seconds']:,.0f} entries/s -> {v['row_by_row_ratio']:.2f}")
     db = report["verify_db"]
     print(
         f"from SQLite: verify_chain {db['verify_chain']['entries_per_second']:,.0f}/s, walk {db['entries_per_second']:,.0f}/s"

@@ -177,11 +177,27 @@ def test_the_evidence_bundle_verifies_offline_and_one_changed_byte_fails_it(
     assert not tampered.ok and "does not match" in tampered.problems[0]
 
 
-def test_many_proofs_share_subtrees_and_equal_the_reference_paths() -> None:
-    from bucket_governance.incidents.evidence import _ProofBuilder
-    from bucket_governance.ledger.merkle import inclusion_proof, leaf_hash
+def test_the_bundle_proofs_are_the_merkle_tree_paths_to_the_signed_root(
+    engine: Engine, store: BucketStore, policy: LoadedPolicy, signer: Any, tmp_path: Any
+) -> None:
+    import json
 
-    leaves = [leaf_hash(str(i).encode()) for i in range(37)]
-    builder = _ProofBuilder(leaves)
+    from bucket_governance.ledger.merkle import inclusion_proof, root_from_leaf_hashes, verify_inclusion
+    from bucket_governance.ledger.merkle_tree import MerkleTree
+    from bucket_governance.ledger.tree_state import new_leaf_hashes
 
-    assert all(builder.path(i) == inclusion_proof(i, leaves) for i in range(37))
+    artifacts = [write(store, "enforcement", "DecisionArtifact").artifact_id for _ in range(5)]
+    write(store, "workflow", "ExecutionTrace")
+    started = steps.start(engine, policy, "F7", {"case_id": "case-10", "artifact_ids": artifacts})
+    steps.preserve_evidence(engine, policy, started["incident_id"], tmp_path, signer)
+    proofs = [json.loads(p.read_text()) for p in sorted((tmp_path / started["incident_id"]).glob("proofs/*.json"))]
+    size = proofs[0]["tree_size"]
+    with engine.connect() as conn:
+        leaves = new_leaf_hashes(conn, 0, size)
+    tree, root = MerkleTree(leaves), root_from_leaf_hashes(leaves)
+
+    assert len(proofs) >= 5 and all(p["tree_size"] == size for p in proofs)
+    for proof in proofs:
+        index, path = proof["leaf_index"], [bytes.fromhex(h) for h in proof["path"]]
+        assert path == tree.inclusion_proof(index) == inclusion_proof(index, leaves)
+        assert verify_inclusion(index, size, bytes.fromhex(proof["leaf_hash"]), path, root)

@@ -13,16 +13,31 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, select, tuple_
 
-from bucket_governance.checks.integrity_ledger import CreateRef
+from bucket_governance.checks.integrity_ledger import LoggedCreate
 from bucket_governance.checks.integrity_records import DIRECT_DB_ACCESS, SELECTIVE_OMISSION, Problem
 from bucket_governance.db.tables import artifact_versions, ledger_entries, payloads
 
 A, L, P = artifact_versions, ledger_entries, payloads
 CHUNK = 500
+
+
+@dataclass(frozen=True)
+class CreateRef:
+    """What an allowed CREATE entry says its artifact version must look like."""
+
+    seq: int
+    artifact_id: str
+    version: int
+    product_id: str | None
+    content_hash: str | None
+    metadata_sha256: str | None
+    provenance_sha256: str | None
+    recorded_at_us: int
 
 
 def _sha(text: str | bytes) -> str:
@@ -128,7 +143,7 @@ def _differences(row: Any, entry: CreateRef) -> Iterable[dict[str, Any]]:
 # -- ledger side --------------------------------------------------------------------------------------------
 
 
-def check_creates(conn: Connection, creates: Sequence[CreateRef]) -> list[Problem]:
+def check_creates(conn: Connection, creates: Sequence[LoggedCreate]) -> list[Problem]:
     """Every allowed CREATE entry has its artifact version, pointing back at this entry."""
     problems: list[Problem] = []
     for chunk in _chunks(creates):

@@ -5,13 +5,17 @@ before (else one of the two was rewritten), do its stored fields hash to its sto
 not go backwards by more than the clock-skew tolerance. Each problem names the entry to blame — a link that
 breaks after an intact entry blames the entry before it (its stored hash changed), a swapped or edited entry
 blames itself — so one tampering is reported at one place.
+
+Rows come in batches through the chain fast path (``ledger/chain_scan.py``): a row it clears is next in
+sequence, linked and intact, so only its time order and CREATE bookkeeping are left to check here; every
+other row gets the full per-row check below, which names and blames exactly as before.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
@@ -23,21 +27,17 @@ from bucket_governance.checks.integrity_records import (
 )
 from bucket_governance.db.tables import ledger_entries
 from bucket_governance.ledger.canonical import GENESIS_HASH, CanonicalFormError, chain_hash
-from bucket_governance.ledger.chain import iter_rows
+from bucket_governance.ledger.chain_scan import iter_chain_rows, scan_chain
 from bucket_governance.ledger.stored import stored_canonical_bytes
 
 
-@dataclass(frozen=True)
-class CreateRef:
-    """What an allowed CREATE entry says its artifact version must look like."""
+class LoggedCreate(NamedTuple):
+    """An allowed CREATE entry of the walked stretch: the artifact version it says must exist."""
 
     seq: int
     artifact_id: str
     version: int
     product_id: str | None
-    content_hash: str | None
-    metadata_sha256: str | None
-    provenance_sha256: str | None
     recorded_at_us: int
 
 
@@ -48,7 +48,7 @@ class Walk:
     last_time_us: int | None
     entries_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
-    creates: list[CreateRef] = field(default_factory=list)
+    creates: list[LoggedCreate] = field(default_factory=list)
     _prev_damaged: bool = False
 
     @property
@@ -79,11 +79,26 @@ def walk(
 ) -> Walk:
     """Check entries after the anchor ``after`` = (seq, entry hash, time) up to ``until_seq`` (default: head)."""
     state = Walk(last_seq=after[0], last_hash=after[1], last_time_us=after[2])
-    for row in iter_rows(conn, after_seq=after[0]):
-        if until_seq is not None and row.seq > until_seq:
+    for rows in iter_chain_rows(conn, after_seq=after[0]):
+        if until_seq is not None and rows[-1].seq > until_seq:
+            walk_rows(state, [row for row in rows if row.seq <= until_seq], skew_us)
             break
-        _check(state, row, skew_us)
+        walk_rows(state, rows, skew_us)
     return state
+
+
+def walk_rows(state: Walk, rows: Sequence[Any], skew_us: int) -> None:
+    """Check one batch of ``chain_scan.CHAIN_COLUMNS`` rows, in sequence order, after ``state``'s anchor."""
+    suspects: set[int] = set()  # rows the fast path could not clear (by identity: the batch stays alive)
+    scan_chain(rows, state.last_seq, state.last_hash, lambda row, _seq, _hash: suspects.add(id(row)))
+    if not suspects:
+        _check_cleared(state, rows, skew_us)
+        return
+    for row in rows:
+        if id(row) in suspects:
+            _check(state, row, skew_us)
+        else:
+            _check_cleared(state, (row,), skew_us)
 
 
 def _check(state: Walk, row: Any, skew_us: int) -> None:
@@ -101,10 +116,34 @@ def _check(state: Walk, row: Any, skew_us: int) -> None:
         state.problems.append(_backwards(row, state.last_time_us, skew_us))
     if hash_ok:
         state.last_time_us = int(row.recorded_at_us)  # only trusted entries set the clock others are held to
-        _collect_create(state, row)
+        _collect_create(state.creates, row)
     state._prev_damaged = damaged
     state.entries_checked += 1
     state.last_seq, state.last_hash = int(row.seq), str(row.entry_hash)
+
+
+def _check_cleared(state: Walk, rows: Sequence[Any], skew_us: int) -> None:
+    """``_check`` for rows the fast path cleared: in sequence, linked, intact, ``int`` seq and time.
+
+    Only time order and the CREATE bookkeeping are left; one loop with the state in locals (the hot path).
+    """
+    last_time_us = state.last_time_us
+    floor = -(1 << 63) if last_time_us is None else last_time_us - skew_us
+    problems, add_create, logged = state.problems, state.creates.append, LoggedCreate
+    for row in rows:
+        recorded_at_us = row.recorded_at_us
+        if recorded_at_us < floor:
+            problems.append(_backwards(row, floor + skew_us, skew_us))
+        floor = recorded_at_us - skew_us
+        # _collect_create inlined: a call per row would cost as much as the rest of this loop
+        create = row.operation == "CREATE" and row.decision == "ALLOW"
+        if create and row.artifact_id is not None and row.version is not None:
+            add_create(logged(row.seq, row.artifact_id, row.version, row.product_id, recorded_at_us))
+    if rows:
+        last = rows[-1]
+        state.last_time_us, state._prev_damaged = last.recorded_at_us, False
+        state.entries_checked += len(rows)
+        state.last_seq, state.last_hash = last.seq, last.entry_hash
 
 
 def _hash_matches(row: Any) -> tuple[bool, str]:
@@ -168,19 +207,13 @@ def _backwards(row: Any, previous_us: int, skew_us: int) -> Problem:
     )
 
 
-def _collect_create(state: Walk, row: Any) -> None:
-    if row.operation != "CREATE" or row.decision != "ALLOW" or row.artifact_id is None or row.version is None:
-        return
-    details = json.loads(row.details)
-    state.creates.append(
-        CreateRef(
-            seq=int(row.seq),
-            artifact_id=row.artifact_id,
-            version=int(row.version),
-            product_id=row.product_id,
-            content_hash=row.content_hash,
-            metadata_sha256=details.get("metadata_sha256"),
-            provenance_sha256=details.get("provenance_sha256"),
-            recorded_at_us=int(row.recorded_at_us),
+def _collect_create(creates: list[LoggedCreate], row: Any) -> None:
+    if (
+        row.operation == "CREATE"
+        and row.decision == "ALLOW"
+        and row.artifact_id is not None
+        and row.version is not None
+    ):
+        creates.append(
+            LoggedCreate(int(row.seq), row.artifact_id, int(row.version), row.product_id, int(row.recorded_at_us))
         )
-    )

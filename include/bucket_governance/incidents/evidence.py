@@ -21,9 +21,9 @@ from sqlalchemy import Connection, Engine, or_, select
 from bucket_governance.db.tables import artifact_versions, findings, ledger_entries
 from bucket_governance.ledger.chain import entry_from_row
 from bucket_governance.ledger.checkpoint_store import StoredCheckpoint, create_checkpoint, latest_checkpoint
-from bucket_governance.ledger.merkle import leaf_hash, node_hash, root_from_leaf_hashes
+from bucket_governance.ledger.merkle import leaf_hash, root_from_leaf_hashes
+from bucket_governance.ledger.proof_build import checkpoint_tree
 from bucket_governance.ledger.proof_bundle import inclusion_bundle
-from bucket_governance.ledger.tree_state import new_leaf_hashes
 
 FORMAT = "bucket-governance/evidence/v1"
 MAX_ENTRIES = 300  # ledger entries per bundle (newest first per subject); proofs cost O(log n) each
@@ -122,51 +122,15 @@ def _write_versions(conn: Connection, out_dir: Path, versions: list[Any]) -> Non
 
 
 def _write_entries_and_proofs(conn: Connection, out_dir: Path, seqs: list[int], cp: StoredCheckpoint) -> None:
-    leaves = new_leaf_hashes(conn, 0, cp.tree_size)
-    paths = _ProofBuilder(leaves)
+    tree = checkpoint_tree(conn, cp)  # every level hashed once (cached): O(log n) per proof
     lines = []
     for seq in seqs:
         row = conn.execute(select(ledger_entries).where(L.seq == seq)).one()
         canonical = entry_from_row(row).canonical_bytes()
-        proof = inclusion_bundle(canonical, seq, cp.tree_size, paths.path(seq - 1), cp.signed_note)
+        proof = inclusion_bundle(canonical, seq, cp.tree_size, tree.inclusion_proof(seq - 1), cp.signed_note)
         _write(out_dir, f"proofs/entry-{seq}.json", _json(proof))
         lines.append(json.dumps(proof["entry"], sort_keys=True))
     _write(out_dir, "ledger/entries.jsonl", ("\n".join(lines) + "\n").encode() if lines else b"")
-
-
-class _ProofBuilder:
-    """RFC 9162 inclusion paths for many leaves of one tree, sharing subtree roots (O(n + k log n) hashes)."""
-
-    def __init__(self, leaves: list[bytes]) -> None:
-        self._leaves = leaves
-        self._roots: dict[tuple[int, int], bytes] = {}
-
-    def _root(self, start: int, end: int) -> bytes:
-        if end - start == 1:
-            return self._leaves[start]
-        key = (start, end)
-        if key not in self._roots:
-            middle = start + _split(end - start)
-            self._roots[key] = node_hash(self._root(start, middle), self._root(middle, end))
-        return self._roots[key]
-
-    def path(self, index: int) -> list[bytes]:
-        siblings: list[bytes] = []
-        start, end = 0, len(self._leaves)
-        while end - start > 1:
-            middle = start + _split(end - start)
-            if index < middle:
-                siblings.append(self._root(middle, end))
-                end = middle
-            else:
-                siblings.append(self._root(start, middle))
-                start = middle
-        return siblings[::-1]
-
-
-def _split(n: int) -> int:
-    """The largest power of two smaller than n (RFC 9162 §2.1.1)."""
-    return 1 << ((n - 1).bit_length() - 1)
 
 
 def _findings(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
