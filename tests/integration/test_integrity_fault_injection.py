@@ -219,6 +219,13 @@ def backdate_entry(path: Path, rng: random.Random, healthy: Healthy) -> tuple[se
     return {f"seq:{seq}"}, []
 
 
+def garble_time(path: Path, rng: random.Random, healthy: Healthy) -> tuple[set[str], list[int]]:
+    """SQLite keeps any value in any column: a time that is no number is reported, not a crash."""
+    seq = rng.randint(2, healthy.head)
+    _attack(path, lambda db: db.execute("UPDATE ledger_entries SET recorded_at_us = 'yesterday' WHERE seq = ?", (seq,)))
+    return {f"seq:{seq}"}, []
+
+
 TAMPERINGS = {
     f.__name__: f
     for f in (
@@ -230,6 +237,7 @@ TAMPERINGS = {
         change_payload,
         version_without_entry,
         backdate_entry,
+        garble_time,
     )
 }
 EXPECTED_RULES = {
@@ -240,6 +248,7 @@ EXPECTED_RULES = {
     "change_payload": {"T5.direct_db_access"},
     "version_without_entry": {"T5.direct_db_access", "T8.selective_omission"},
     "backdate_entry": {"T8.timestamp_manipulation", "T8.selective_omission"},
+    "garble_time": {"T8.selective_omission"},
 }
 
 

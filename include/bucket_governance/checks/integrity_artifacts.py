@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, select, tuple_
 
 from bucket_governance.checks.integrity_ledger import LoggedCreate
-from bucket_governance.checks.integrity_records import DIRECT_DB_ACCESS, SELECTIVE_OMISSION, Problem
+from bucket_governance.checks.integrity_records import DIRECT_DB_ACCESS, SELECTIVE_OMISSION, Problem, recorded_time
 from bucket_governance.db.tables import artifact_versions, ledger_entries, payloads
 
 A, L, P = artifact_versions, ledger_entries, payloads
@@ -37,7 +37,7 @@ class CreateRef:
     content_hash: str | None
     metadata_sha256: str | None
     provenance_sha256: str | None
-    recorded_at_us: int
+    recorded_at_us: int | None  # None when a tampered entry holds no time
 
 
 def _sha(text: str | bytes) -> str:
@@ -96,7 +96,7 @@ def _create_ref(row: Any) -> CreateRef | None:
         content_hash=row.content_hash,
         metadata_sha256=details.get("metadata_sha256") if isinstance(details, dict) else None,
         provenance_sha256=details.get("provenance_sha256") if isinstance(details, dict) else None,
-        recorded_at_us=int(row.recorded_at_us),
+        recorded_at_us=recorded_time(row),
     )
 
 

@@ -24,6 +24,7 @@ from bucket_governance.checks.integrity_records import (
     SELECTIVE_OMISSION,
     TIMESTAMP_MANIPULATION,
     Problem,
+    recorded_time,
 )
 from bucket_governance.db.tables import ledger_entries
 from bucket_governance.ledger.canonical import GENESIS_HASH, CanonicalFormError, chain_hash
@@ -112,8 +113,9 @@ def _check(state: Walk, row: Any, skew_us: int) -> None:
         state.problems.append(_rewritten(state.last_seq, row, state.last_hash))
     if not hash_ok:
         state.problems.append(_mismatch(row, recompute_note))
-    if state.last_time_us is not None and row.recorded_at_us < state.last_time_us - skew_us:
-        state.problems.append(_backwards(row, state.last_time_us, skew_us))
+    recorded_at_us = recorded_time(row)
+    if state.last_time_us is not None and recorded_at_us is not None and recorded_at_us < state.last_time_us - skew_us:
+        state.problems.append(_backwards(row, recorded_at_us, state.last_time_us, skew_us))
     if hash_ok:
         state.last_time_us = int(row.recorded_at_us)  # only trusted entries set the clock others are held to
         _collect_create(state.creates, row)
@@ -133,7 +135,7 @@ def _check_cleared(state: Walk, rows: Sequence[Any], skew_us: int) -> None:
     for row in rows:
         recorded_at_us = row.recorded_at_us
         if recorded_at_us < floor:
-            problems.append(_backwards(row, floor + skew_us, skew_us))
+            problems.append(_backwards(row, recorded_at_us, floor + skew_us, skew_us))
         floor = recorded_at_us - skew_us
         # _collect_create inlined: a call per row would cost as much as the rest of this loop
         create = row.operation == "CREATE" and row.decision == "ALLOW"
@@ -163,7 +165,7 @@ def _gap(last_seq: int, row: Any) -> Problem:
         {"missing_seqs": missing, "next_present_seq": int(row.seq)},
         seq=last_seq + 1,
         product_id=row.product_id,
-        seen_us=int(row.recorded_at_us),
+        seen_us=recorded_time(row),
     )
 
 
@@ -174,7 +176,7 @@ def _rewritten(seq: int, row: Any, stored_hash: str) -> Problem:
         f"seq:{seq}",
         {"expected_entry_hash": row.prev_hash, "found_entry_hash": stored_hash, "linked_from_seq": int(row.seq)},
         seq=seq,
-        seen_us=int(row.recorded_at_us),
+        seen_us=recorded_time(row),
     )
 
 
@@ -186,24 +188,24 @@ def _mismatch(row: Any, recomputed: str) -> Problem:
         {"expected_entry_hash": row.entry_hash, "found_entry_hash": recomputed},
         seq=int(row.seq),
         product_id=row.product_id,
-        seen_us=int(row.recorded_at_us),
+        seen_us=recorded_time(row),
     )
 
 
-def _backwards(row: Any, previous_us: int, skew_us: int) -> Problem:
+def _backwards(row: Any, recorded_at_us: int, previous_us: int, skew_us: int) -> Problem:
     return Problem(
         TIMESTAMP_MANIPULATION,
         "time_backwards",
         f"seq:{row.seq}",
         {
-            "recorded_at_us": int(row.recorded_at_us),
+            "recorded_at_us": recorded_at_us,
             "previous_recorded_at_us": previous_us,
-            "backwards_us": previous_us - int(row.recorded_at_us),
+            "backwards_us": previous_us - recorded_at_us,
             "tolerance_us": skew_us,
         },
         seq=int(row.seq),
         product_id=row.product_id,
-        seen_us=int(row.recorded_at_us),
+        seen_us=recorded_at_us,
     )
 
 

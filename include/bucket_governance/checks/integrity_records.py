@@ -26,6 +26,18 @@ SELECTIVE_OMISSION = "T8.selective_omission"
 DIRECT_DB_ACCESS = "T5.direct_db_access"
 
 
+def recorded_time(row: Any) -> int | None:
+    """The entry's recorded time, or None when a tampered row holds something that is not one (SQLite stores
+    any type in any column): the hash mismatch reports that row, and no time order can be judged from it."""
+    value = row.recorded_at_us
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return int(value)
+    except (ValueError, OverflowError):
+        return None
+
+
 @dataclass(frozen=True)
 class Problem:
     """One place where the stored data contradicts the ledger, with the evidence to find it again."""
