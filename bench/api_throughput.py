@@ -352,6 +352,8 @@ def run(dialect: str, clients: int, per_client: int, servers: list[str]) -> dict
         "dialect": dialect,
         "clients": clients,
         "requests_per_client": per_client,
+        # the governed servers inherit the environment: record which mode they ran in (bench/README.md compares both)
+        "group_commit": _group_commit_mode(),
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
@@ -362,6 +364,12 @@ def run(dialect: str, clients: int, per_client: int, servers: list[str]) -> dict
         "ratios": _ratios(results),
         "targets_ms": {"write_p99": 100, "read_p99": 50},
     }
+
+
+def _group_commit_mode() -> str:
+    from bucket_governance.settings import Settings
+
+    return Settings().api_group_commit  # what the governed servers read from the same environment
 
 
 def main() -> None:
