@@ -187,10 +187,17 @@ def _revert_check(engine: Engine, policy: LoadedPolicy, incident_id: str) -> dic
 
 
 def _pinned_by(conn: Connection, incident_id: str) -> str | None:
+    pins = [row for row in _placed_by(conn, incident_id) if row.kind == "pin_policy"]
+    return str(json.loads(pins[-1].parameters).get("fingerprint")) if pins else None
+
+
+def _placed_by(conn: Connection, incident_id: str, *, active_only: bool = False) -> list[Any]:
+    """The gate controls an incident placed (containment writes its id into their parameters), oldest first."""
     g = gate_controls.c
-    query = select(g.parameters).where(g.kind == "pin_policy", g.parameters.contains(f'"incident_id": "{incident_id}"'))
-    text = conn.execute(query.order_by(g.control_id.desc()).limit(1)).scalar()
-    return str(json.loads(text).get("fingerprint")) if text else None
+    query = select(g.kind, g.subject, g.parameters).where(g.parameters.contains(f'"incident_id": "{incident_id}"'))
+    if active_only:
+        query = query.where(g.lifted_at_us.is_(None))
+    return list(conn.execute(query.order_by(g.control_id)))
 
 
 def _approve_baseline(engine: Engine, policy: LoadedPolicy, form: Any, by: str, incident_id: str) -> dict[str, Any]:
@@ -229,11 +236,8 @@ def _drift_window(engine: Engine, form: Any) -> tuple[int, int] | None:
 
 
 def _lift_all(engine: Engine, policy: LoadedPolicy, incident_id: str, actor: str) -> list[actions.ActionResult]:
-    g = gate_controls.c
-    marker = f'"incident_id": "{incident_id}"'
-    query = select(g.kind, g.subject, g.parameters).where(g.lifted_at_us.is_(None), g.parameters.contains(marker))
     with engine.connect() as conn:
-        rows = list(conn.execute(query.order_by(g.control_id)))
+        rows = _placed_by(conn, incident_id, active_only=True)
     lifted = []
     for row in rows:
         spec = actions.ControlSpec(row.kind, row.subject, _product_of_subject(policy, row.subject))
